@@ -1,0 +1,246 @@
+"""The shared nouns: Window, Schema, Finding, Result.
+
+They are frozen dataclasses so a result can be handed from detector to store to web without
+anyone changing it on the way. A detector returns ``Finding``s; the engine stamps the run
+context (monitor, run id, window) onto each to make a ``Result``, so no detector can forget or
+fake it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import pandas as pd
+
+Status = Literal["ok", "warn", "alert", "insufficient_data", "error"]
+STATUSES: tuple[str, ...] = ("ok", "warn", "alert", "insufficient_data", "error")
+#: Severity order used to sort reports: the worst first.
+SEVERITY: dict[str, int] = {"error": 4, "alert": 3, "warn": 2, "insufficient_data": 1, "ok": 0}
+
+
+def utc(value: datetime) -> datetime:
+    """Return ``value`` as a timezone-aware UTC datetime (naive input is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time interval ``[start, end)`` in UTC.
+
+    >>> w = Window(datetime(2026, 11, 1), datetime(2026, 11, 2))
+    >>> w.start.isoformat(), w.end - w.start
+    ('2026-11-01T00:00:00+00:00', datetime.timedelta(days=1))
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", utc(self.start))
+        object.__setattr__(self, "end", utc(self.end))
+        if self.end <= self.start:
+            raise ValueError(f"window: end {self.end.isoformat()} must be after start {self.start.isoformat()}")
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+_SCHEMA_LISTS = ("numeric", "categorical", "sensitive")
+_SCHEMA_SINGLE = ("target", "prediction", "score", "id", "timestamp")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Which columns to watch and what they mean.
+
+    The keys are those of a monitor's ``[monitors.schema]`` table. Columns the schema does not
+    name are ignored; ``Schema.infer`` names every column of a frame.
+
+    >>> Schema.from_value({"numeric": ["age"], "categorical": ["region"]}).features
+    ('age', 'region')
+    """
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    target: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    sensitive: tuple[str, ...] = ()
+    id: str | None = None
+    timestamp: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in _SCHEMA_LISTS:
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise ValueError(f"{name}: must be a list of column names, got {value!r}")
+            items = tuple(value)
+            for item in items:
+                if not isinstance(item, str) or not item:
+                    raise ValueError(f"{name}: column names must be non-empty strings, got {item!r}")
+            object.__setattr__(self, name, items)
+        for name in _SCHEMA_SINGLE:
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"{name}: must be a column name, got {value!r}")
+        both = sorted(set(self.numeric) & set(self.categorical))
+        if both:
+            raise ValueError(f"numeric: {both} also listed in categorical")
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The columns whose distributions are watched, numeric first."""
+        return self.numeric + self.categorical
+
+    def kind(self, column: str) -> str:
+        """``"numeric"`` or ``"categorical"`` for a feature column."""
+        return "numeric" if column in self.numeric else "categorical"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the schema names, each once, in a stable order."""
+        named = list(self.features)
+        for name in _SCHEMA_SINGLE:
+            value = getattr(self, name)
+            if value is not None:
+                named.append(value)
+        named.extend(self.sensitive)
+        return tuple(dict.fromkeys(named))
+
+    @classmethod
+    def from_value(cls, value: Schema | Mapping[str, Any]) -> Schema:
+        """Build from a ``Schema`` or a dict with the config keys; unknown keys are an error."""
+        if isinstance(value, Schema):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(f"schema: must be a table/dict, got {type(value).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: unknown schema key (valid: {', '.join(sorted(known))})")
+        return cls(**dict(value))
+
+    @classmethod
+    def infer(cls, frame: pd.DataFrame, *, max_integer_categories: int = 20) -> Schema:
+        """Guess numeric vs categorical from dtypes.
+
+        Floats are numeric; bool, strings and categories are categorical; integers are
+        categorical when they take at most ``max_integer_categories`` distinct values.
+
+        >>> Schema.infer(pd.DataFrame({"x": [0.5, 1.5], "flag": [True, False], "n": [1, 2]}))
+        Schema(numeric=('x',), categorical=('flag', 'n'), target=None, prediction=None, score=None, sensitive=(), id=None, timestamp=None)
+        """
+        numeric: list[str] = []
+        categorical: list[str] = []
+        timestamp: str | None = None
+        for column in frame.columns:
+            series = frame[column]
+            name = str(column)
+            if pd.api.types.is_bool_dtype(series.dtype):
+                categorical.append(name)
+            elif pd.api.types.is_datetime64_any_dtype(series.dtype):
+                timestamp = timestamp or name
+            elif pd.api.types.is_integer_dtype(series.dtype):
+                if series.nunique(dropna=True) <= max_integer_categories:
+                    categorical.append(name)
+                else:
+                    numeric.append(name)
+            elif pd.api.types.is_numeric_dtype(series.dtype):
+                numeric.append(name)
+            else:
+                categorical.append(name)
+        return cls(numeric=tuple(numeric), categorical=tuple(categorical), timestamp=timestamp)
+
+
+def _clean_float(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One figure a detector computed, before the engine adds the run context.
+
+    ``value`` is the statistic or distance; ``p_value`` is set only for tests that have one;
+    ``threshold`` is what the decision compared against (alpha for p-values).
+    """
+
+    feature: str
+    metric: str
+    value: float | None
+    status: Status
+    threshold: float | None = None
+    p_value: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status: must be one of {STATUSES}, got {self.status!r}")
+        object.__setattr__(self, "value", _clean_float(self.value))
+        object.__setattr__(self, "p_value", _clean_float(self.p_value))
+        object.__setattr__(self, "threshold", _clean_float(self.threshold))
+
+
+@dataclass(frozen=True)
+class Result:
+    """One stored figure: a ``Finding`` with the monitor, run and window it belongs to.
+
+    ``to_json`` gives the public JSON contract of ``driftwatch check --format json``.
+    """
+
+    monitor: str
+    run_id: int | None
+    window_start: datetime | None
+    window_end: datetime | None
+    detector: str
+    feature: str
+    metric: str
+    value: float | None
+    p_value: float | None
+    threshold: float | None
+    status: Status
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def stamp(cls, finding: Finding, *, monitor: str, run_id: int | None, window: Window | None,
+              detector: str) -> Result:
+        """Attach the run context to a detector's finding."""
+        return cls(
+            monitor=monitor,
+            run_id=run_id,
+            window_start=window.start if window else None,
+            window_end=window.end if window else None,
+            detector=detector,
+            feature=finding.feature,
+            metric=finding.metric,
+            value=finding.value,
+            p_value=finding.p_value,
+            threshold=finding.threshold,
+            status=finding.status,
+            details=finding.details,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON object for this result (timestamps as ISO 8601 UTC)."""
+        return {
+            "monitor": self.monitor,
+            "run_id": self.run_id,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "window_end": self.window_end.isoformat() if self.window_end else None,
+            "detector": self.detector,
+            "feature": self.feature,
+            "metric": self.metric,
+            "value": self.value,
+            "p_value": self.p_value,
+            "threshold": self.threshold,
+            "status": self.status,
+            "details": dict(self.details),
+        }
