@@ -1,0 +1,301 @@
+"""Reference profiles: everything the detectors need from one side of a comparison.
+
+A reference set is read and summarised once per version, then the summary is cached in the
+store, so a scheduled run only reads the current window. The same summary is built for the
+current window (with the reference's bin edges and no thinning), so every drift method is a
+function of two ``ColumnProfile``s.
+
+Numeric columns keep the sorted finite values (the reference thinned to ``max_sample`` evenly
+spaced order statistics, which moves the empirical CDF by at most ``1 / max_sample``), counts of
+missing and infinite values, moments, and counts over fixed bins. The bins come from reference
+quantiles and never from the current window::
+
+    (-inf, min) | [min, q_1) | [q_1, q_2) | ... | [q_k, max] | (max, +inf)
+
+where ``q_i`` are the distinct reference quantiles at ``i / bins``. The two open outer bins hold
+current values outside the reference range (and ``-inf`` / ``+inf``), so they always land
+somewhere and show up in PSI, Jensen-Shannon and Hellinger. Categorical columns keep counts per
+category (the ``max_categories`` most frequent; the rest summed as ``other``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .model import Schema
+
+#: Bumped whenever the profile layout changes, so old cached profiles are not reused.
+PROFILE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """How references are summarised (the ``[profile]`` config table).
+
+    >>> ProfileOptions(bins=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: bins: must be >= 2, got 1
+    """
+
+    bins: int = 10
+    max_sample: int = 250_000
+    top_categories: int = 20
+    max_categories: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name, low in (("bins", 2), ("max_sample", 100), ("top_categories", 1), ("max_categories", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name}: must be >= {low}, got {value!r}")
+        if self.top_categories > self.max_categories:
+            raise ValueError(f"top_categories: must be <= max_categories ({self.max_categories})")
+
+    def digest(self) -> str:
+        return f"{self.bins}/{self.max_sample}/{self.top_categories}/{self.max_categories}"
+
+
+_EMPTY = np.empty(0, dtype=np.float64)
+_EMPTY_INT = np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnProfile:
+    """The summary of one column on one side of a comparison."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    n: int  # rows, missing included
+    n_missing: int
+    dtype: str = ""
+    # numeric
+    sorted_values: np.ndarray = field(default_factory=lambda: _EMPTY)
+    n_finite: int = 0
+    n_posinf: int = 0
+    n_neginf: int = 0
+    mean: float = math.nan
+    std: float = math.nan
+    minimum: float = math.nan
+    maximum: float = math.nan
+    edges: np.ndarray = field(default_factory=lambda: _EMPTY)
+    bin_counts: np.ndarray = field(default_factory=lambda: _EMPTY_INT)
+    # categorical
+    categories: tuple[str, ...] = ()
+    counts: np.ndarray = field(default_factory=lambda: _EMPTY_INT)
+    other_count: int = 0
+
+    @property
+    def n_present(self) -> int:
+        """Rows with a value (not missing); infinite values count as present."""
+        return self.n - self.n_missing
+
+    def category_counts(self) -> dict[str, int]:
+        return dict(zip(self.categories, (int(c) for c in self.counts)))
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """The reference side of a check: one ``ColumnProfile`` per watched column."""
+
+    schema: Schema
+    n_rows: int
+    columns: Mapping[str, ColumnProfile]
+    options: ProfileOptions = field(default_factory=ProfileOptions)
+
+    def to_bytes(self) -> bytes:
+        """Serialise without pickle (``numpy.savez`` plus a JSON header)."""
+        header: dict[str, Any] = {
+            "format": PROFILE_FORMAT,
+            "n_rows": self.n_rows,
+            "options": vars(self.options),
+            "schema": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self.schema).items()},
+            "columns": [],
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for i, col in enumerate(self.columns.values()):
+            header["columns"].append({
+                "name": col.name, "kind": col.kind, "n": col.n, "n_missing": col.n_missing,
+                "dtype": col.dtype, "n_finite": col.n_finite, "n_posinf": col.n_posinf,
+                "n_neginf": col.n_neginf, "mean": col.mean, "std": col.std,
+                "minimum": col.minimum, "maximum": col.maximum,
+                "categories": list(col.categories), "other_count": col.other_count,
+            })
+            arrays[f"{i}_sorted"] = col.sorted_values
+            arrays[f"{i}_edges"] = col.edges
+            arrays[f"{i}_bins"] = col.bin_counts
+            arrays[f"{i}_counts"] = col.counts
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                            **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Profile:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            header = json.loads(npz["header"].tobytes().decode())
+            if header.get("format") != PROFILE_FORMAT:
+                raise DataError(f"cached profile has format {header.get('format')}, expected {PROFILE_FORMAT}")
+            columns = {}
+            for i, meta in enumerate(header["columns"]):
+                columns[meta["name"]] = ColumnProfile(
+                    categories=tuple(meta.pop("categories")),
+                    sorted_values=npz[f"{i}_sorted"], edges=npz[f"{i}_edges"],
+                    bin_counts=npz[f"{i}_bins"], counts=npz[f"{i}_counts"], **meta)
+        schema = Schema.from_value(header["schema"])
+        return cls(schema=schema, n_rows=header["n_rows"], columns=columns,
+                   options=ProfileOptions(**header["options"]))
+
+
+def cache_key(source_version: str, schema: Schema | None, options: ProfileOptions) -> str:
+    """The store key of a reference profile: changes with the data, the schema or the options."""
+    text = json.dumps([PROFILE_FORMAT, source_version, repr(schema), options.digest()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- building -------------------------------------------------------------------------------
+
+def numeric_values(series: pd.Series, column: str) -> np.ndarray:
+    """The column as float64 with NaN for missing; a non-numeric value is a ``DataError``."""
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        first = series[bad].iloc[0]
+        raise DataError(f"column {column!r}: non-numeric value {str(first)[:80]!r} in a numeric column "
+                        f"({int(bad.sum())} such rows)")
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _category_key(value: object) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
+    """Counts per category as a string-keyed Series (most frequent first) and the missing count.
+
+    Keys are normalised so that the same category compares equal across sides read through
+    different dtypes: ``True`` is ``"true"``, ``3.0`` is ``"3"``.
+
+    >>> counts, missing = category_counts(pd.Series([1.0, 2.0, None, 1.0]))
+    >>> counts.to_dict(), missing
+    ({'1': 2, '2': 1}, 1)
+    """
+    counts = series.value_counts(dropna=True, sort=False)
+    keys = [_category_key(v) for v in counts.index]
+    counts = pd.Series(counts.to_numpy(dtype=np.int64), index=keys)
+    if not counts.index.is_unique:
+        counts = counts.groupby(level=0, sort=False).sum()
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
+    return counts, int(len(series) - int(counts.sum()))
+
+
+def reference_edges(sorted_finite: np.ndarray, bins: int) -> np.ndarray:
+    """Bin edges from reference quantiles, with the range ends as edges (see module docstring).
+
+    >>> reference_edges(np.array([1.0, 2.0, 3.0, 4.0]), 2).tolist()
+    [1.0, 2.5, 4.000000000000001]
+    >>> reference_edges(np.array([5.0, 5.0]), 10).tolist()  # constant: below / at / above
+    [5.0, 5.000000000000001]
+    """
+    if sorted_finite.size == 0:
+        return _EMPTY
+    inner = np.quantile(sorted_finite, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    top = np.nextafter(sorted_finite[-1], np.inf)
+    return np.unique(np.concatenate(([sorted_finite[0]], inner, [top])))
+
+
+def bin_counts(sorted_finite: np.ndarray, n_neginf: int, n_posinf: int, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin ``[e_{i-1}, e_i)`` of sorted finite values plus the infinite ones."""
+    if edges.size == 0:
+        return np.array([sorted_finite.size + n_neginf + n_posinf], dtype=np.int64)
+    below = np.searchsorted(sorted_finite, edges, side="left")
+    counts = np.diff(np.concatenate(([0], below, [sorted_finite.size]))).astype(np.int64)
+    counts[0] += n_neginf
+    counts[-1] += n_posinf
+    return counts
+
+
+def _thin(sorted_values: np.ndarray, max_sample: int | None) -> np.ndarray:
+    if max_sample is None or sorted_values.size <= max_sample:
+        return sorted_values
+    index = np.round(np.linspace(0, sorted_values.size - 1, max_sample)).astype(np.int64)
+    return sorted_values[index]
+
+
+def profile_numeric(series: pd.Series, column: str, *, edges: np.ndarray | None = None,
+                    bins: int = 10, max_sample: int | None = None) -> ColumnProfile:
+    """Summarise a numeric column; ``edges`` given = current side (use the reference's bins)."""
+    values = numeric_values(series, column)
+    missing = np.isnan(values)
+    present = values[~missing]
+    finite_mask = np.isfinite(present)
+    n_posinf = int(np.count_nonzero(present == np.inf))
+    n_neginf = int(present.size - finite_mask.sum() - n_posinf)
+    finite = np.sort(present[finite_mask] if n_posinf or n_neginf else present, kind="quicksort")
+    if edges is None:
+        edges = reference_edges(finite, bins)
+    has = finite.size > 0
+    return ColumnProfile(
+        name=column, kind="numeric", n=int(values.size), n_missing=int(missing.sum()),
+        dtype=str(series.dtype), sorted_values=_thin(finite, max_sample), n_finite=int(finite.size),
+        n_posinf=n_posinf, n_neginf=n_neginf,
+        mean=float(finite.mean()) if has else math.nan,
+        std=float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
+        minimum=float(finite[0]) if has else math.nan, maximum=float(finite[-1]) if has else math.nan,
+        edges=edges, bin_counts=bin_counts(finite, n_neginf, n_posinf, edges),
+    )
+
+
+def profile_categorical(series: pd.Series, column: str, *, max_categories: int | None = None) -> ColumnProfile:
+    """Summarise a categorical column as counts per normalised category."""
+    counts, n_missing = category_counts(series)
+    other = 0
+    if max_categories is not None and len(counts) > max_categories:
+        other = int(counts.iloc[max_categories:].sum())
+        counts = counts.iloc[:max_categories]
+    return ColumnProfile(
+        name=column, kind="categorical", n=int(len(series)), n_missing=n_missing, dtype=str(series.dtype),
+        categories=tuple(counts.index), counts=counts.to_numpy(dtype=np.int64), other_count=other,
+    )
+
+
+def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None = None,
+            options: ProfileOptions | None = None) -> Profile:
+    """Build the reusable reference profile of ``reference``.
+
+    ``schema`` None infers one from the frame. Columns the schema names that the frame lacks
+    are a ``DataError`` naming them.
+
+    >>> p = profile(pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]}))
+    >>> p.columns["x"].sorted_values.tolist(), p.columns["c"].category_counts()
+    ([1.0, 2.0, 3.0], {'a': 2, 'b': 1})
+    """
+    options = options or ProfileOptions()
+    resolved = Schema.infer(reference) if schema is None else Schema.from_value(schema)
+    absent = [c for c in resolved.features if c not in reference.columns]
+    if absent:
+        raise DataError(f"reference data lacks column(s) named in the schema: {', '.join(map(repr, absent))}")
+    columns: dict[str, ColumnProfile] = {}
+    for column in resolved.features:
+        if resolved.kind(column) == "numeric":
+            columns[column] = profile_numeric(reference[column], column, bins=options.bins,
+                                              max_sample=options.max_sample)
+        else:
+            columns[column] = profile_categorical(reference[column], column,
+                                                  max_categories=options.max_categories)
+    return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options)
