@@ -1,6 +1,6 @@
 """Aligning two column profiles onto the same bins, for the distance measures.
 
-Numeric columns use the reference's quantile bins (see ``driftwatch.profile``). Categorical
+Numeric columns use the reference's quantile bins (see ``driftwatch.profiling``). Categorical
 columns use the reference's ``top`` most frequent categories plus one ``other`` bucket that also
 collects categories the reference never had. With ``missing_as_category`` the missing values
 get a bin of their own on both sides; otherwise they are left out here and reported beside the
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...profile import ColumnProfile
+from ...profiling import ColumnProfile
 
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"

@@ -1,0 +1,80 @@
+"""The Python API for notebooks and pipeline steps: ``check`` and ``profile``.
+
+``check`` gives the same results as ``driftwatch check`` on the same data, without a store:
+the run context fields (``run_id``, window) are None unless given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+import pandas as pd
+
+from .detectors import DriftDetector, QualityDetector
+from .engine import detect
+from .model import Result, Schema, Window
+from .profiling import Profile, ProfileOptions, profile
+
+_DRIFT_KEYS = {f.name for f in fields(DriftDetector)}
+_QUALITY_KEYS = {f.name for f in fields(QualityDetector)}
+_PROFILE_KEYS = {f.name for f in fields(ProfileOptions)}
+
+
+def default_detectors(options: Mapping[str, Any] | None = None) -> list[object]:
+    """The drift and quality detectors, with ``options`` sent to whichever has that field.
+
+    >>> [type(d).name for d in default_detectors({"method": "psi", "min_rows": 10})]
+    ['drift', 'quality']
+    >>> default_detectors({"colour": "red"})
+    Traceback (most recent call last):
+    ...
+    TypeError: unknown option 'colour' (valid: alpha, columns, correction, direction, drift_share, large_sample, method, min_rows, missing_as_category, missing_direction, missing_share_increase, new_category_share, out_of_range_share, threshold, top_categories, vanished_category_share)
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - _DRIFT_KEYS - _QUALITY_KEYS)
+    if unknown:
+        valid = ", ".join(sorted(_DRIFT_KEYS | _QUALITY_KEYS))
+        raise TypeError(f"unknown option {unknown[0]!r} (valid: {valid})")
+    return [DriftDetector(**{k: v for k, v in options.items() if k in _DRIFT_KEYS}),
+            QualityDetector(**{k: v for k, v in options.items() if k in _QUALITY_KEYS})]
+
+
+def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
+          schema: Schema | Mapping[str, Any] | None = None, *, monitor: str = "adhoc",
+          detectors: Sequence[object] | None = None, window: Window | None = None,
+          **options: Any) -> list[Result]:
+    """Compare ``current`` with ``reference`` and return one ``Result`` per figure.
+
+    ``reference`` is a frame or a ``Profile`` from ``driftwatch.profile`` (profile once, check
+    many windows). ``schema`` None infers one from the reference. ``options`` are drift and
+    quality detector settings (``method``, ``threshold``, ``alpha``, ``columns``, ``min_rows``,
+    ...) and, for a frame reference, profile settings (``bins``, ``max_sample``, ...).
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=500)})
+    >>> cur = pd.DataFrame({"x": rng.normal(1.0, size=500)})
+    >>> [(r.feature, r.metric, r.status) for r in check(ref, cur) if r.detector == "drift"]
+    [('x', 'ks', 'alert'), ('', 'drift_share', 'alert')]
+    """
+    profile_options = {k: options.pop(k) for k in list(options) if k in _PROFILE_KEYS}
+    if isinstance(reference, Profile):
+        if profile_options:
+            raise TypeError(f"{sorted(profile_options)[0]!r}: profile options need a frame reference, "
+                            "not a Profile")
+        if schema is not None and Schema.from_value(schema) != reference.schema:
+            raise ValueError("schema: differs from the schema the reference Profile was built with")
+        built = reference
+    else:
+        built = profile(reference, schema, ProfileOptions(**profile_options))
+    if detectors is None:
+        detectors = default_detectors(options)
+    elif options:
+        raise TypeError(f"{sorted(options)[0]!r}: pass options to the detectors you give, not to check()")
+    return [Result.stamp(f, monitor=monitor, run_id=None, window=window, detector=d)
+            for d, f in detect(built, current, detectors)]
+
+
+__all__ = ["check", "default_detectors", "profile"]

@@ -1,0 +1,40 @@
+"""Detectors: pure functions from (reference profile, current window) to findings.
+
+A detector is a frozen dataclass whose fields are its config keys. It does no I/O, logs no
+data and draws nothing; the engine stamps the run context onto its findings. ``BUILTIN`` lists
+the ones shipped here; third parties register more under the ``driftwatch.detectors``
+entry-point group.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol, runtime_checkable
+
+from ..model import Finding, Schema
+from ..profiling import Profile
+from ..registry import Registry
+from .current import CurrentData
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Turns a reference profile and a current window into findings."""
+
+    name: ClassVar[str]
+
+    def required_columns(self, schema: Schema) -> set[str]:
+        """The columns this detector needs read from the current window."""
+        ...
+
+    def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
+        """Same inputs, same findings."""
+        ...
+
+
+from .drift import DriftDetector  # noqa: E402
+from .quality import QualityDetector  # noqa: E402
+
+BUILTIN: dict[str, type] = {"drift": DriftDetector, "quality": QualityDetector}
+REGISTRY: Registry[object] = Registry("driftwatch.detectors", BUILTIN)
+
+__all__ = ["BUILTIN", "REGISTRY", "CurrentData", "Detector", "DriftDetector", "QualityDetector"]

@@ -1,0 +1,57 @@
+"""The current window as the detectors see it: the frame plus its column profiles, built once.
+
+Several detectors look at the same columns; sorting a million-row column twice would double the
+cost of a run, so profiles are built on first use, in parallel across columns (numpy's sort
+releases the GIL), and shared. Profiling is deterministic, so detectors stay pure functions of
+their inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+
+from ..errors import DataError
+from ..profiling import ColumnProfile, Profile, profile_categorical, profile_numeric
+
+
+class CurrentData:
+    """A current window bound to the reference it is compared with."""
+
+    def __init__(self, frame: pd.DataFrame, reference: Profile, *, threads: int | None = None) -> None:
+        self.frame = frame
+        self.reference = reference
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._cache: dict[str, ColumnProfile | DataError] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def n_rows(self) -> int:
+        return int(len(self.frame))
+
+    def _build(self, column: str) -> ColumnProfile | DataError:
+        ref = self.reference.columns[column]
+        try:
+            if ref.kind == "numeric":
+                return profile_numeric(self.frame[column], column, edges=ref.edges)
+            return profile_categorical(self.frame[column], column)
+        except DataError as exc:
+            return exc
+
+    def profiles(self, columns: Iterable[str]) -> dict[str, ColumnProfile | DataError]:
+        """Profiles of the named columns present in the frame; a column that cannot be read as
+        its reference kind maps to the ``DataError`` saying why."""
+        wanted = [c for c in dict.fromkeys(columns) if c in self.frame.columns and c in self.reference.columns]
+        with self._lock:
+            missing = [c for c in wanted if c not in self._cache]
+            if len(missing) > 1 and self.threads > 1:
+                with ThreadPoolExecutor(self.threads) as pool:
+                    built = dict(zip(missing, pool.map(self._build, missing)))
+            else:
+                built = {c: self._build(c) for c in missing}
+            self._cache.update(built)
+            return {c: self._cache[c] for c in wanted}
