@@ -1,0 +1,123 @@
+"""Turn ``store.url`` into a SQLAlchemy engine tuned for its database (R34).
+
+SQLite: every new connection gets ``journal_mode=WAL`` (readers don't block the writer),
+``busy_timeout=5000`` (wait for the write lock instead of failing at once),
+``synchronous=NORMAL`` (safe with WAL, much faster than FULL) and ``foreign_keys=ON`` (off by
+default in SQLite). PostgreSQL: ``pool_pre_ping=True`` so a connection dropped by a restart or a
+proxy costs one ping, not one failed run. A URL that cannot be used is a ``ConfigError`` whose
+message shows the URL with its password as ``***``.
+
+>>> create_engine("sqlite:///driftwatch.db").url.database
+'driftwatch.db'
+>>> create_engine("nosuch://user:hunter2@host/db")
+Traceback (most recent call last):
+...
+driftwatch.errors.ConfigError: store.url: unknown database type 'nosuch' (nosuch://user:***@host/db)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from ..errors import ConfigError
+
+#: Run on every new SQLite connection, in this order. ``foreign_keys`` must be set outside a
+#: transaction, which a fresh connection is.
+SQLITE_PRAGMAS: tuple[str, ...] = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+# Strict JSON: NaN/Infinity are not JSON and PostgreSQL rejects them, so never write them anywhere.
+_json_dumps = functools.partial(json.dumps, allow_nan=False, separators=(",", ":"))
+
+# The password runs to the last "@" of the authority, so an unescaped "@" in it is hidden too.
+_PASSWORD_IN_URL = re.compile(r"^(?P<head>[^:/?#]*://[^:/?#@]*:)(?P<password>[^/?#]*)@")
+_PASSWORD_IN_QUERY = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&]*)", re.IGNORECASE)
+
+
+def redact(url: str) -> str:
+    """The URL as text with its password (also a ``?password=`` parameter) replaced by ``***``.
+
+    >>> redact("postgresql+psycopg://dw:s3cr%40t@db:5432/drift")
+    'postgresql+psycopg://dw:***@db:5432/drift'
+    >>> redact("postgresql://db/drift?user=dw&password=s3cret")
+    'postgresql://db/drift?user=dw&password=***'
+    """
+    url = _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***@", url)
+    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m.group('head')}***", url)
+
+
+def _config_error(reason: str, raw: str, *, show_url: bool = True) -> ConfigError:
+    """A ``store.url`` error showing the URL with its password hidden.
+
+    Text that does not parse as a URL is not echoed at all: nobody knows where its password is.
+    Any piece of a password that a library quoted into ``reason`` is hidden as well.
+    """
+    message = f"store.url: {reason}"
+    if show_url:
+        message += f" ({redact(raw)})"
+    secrets: set[str] = set()
+    for pattern in (_PASSWORD_IN_URL, _PASSWORD_IN_QUERY):
+        for match in pattern.finditer(raw):
+            secrets.update({match.group("password"), unquote(match.group("password"))})
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return ConfigError(message)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with the per-database settings of R34.
+
+    ``postgresql://`` means psycopg 3 (the driver driftwatch depends on), not SQLAlchemy's
+    default psycopg2. Relative SQLite paths are used as given: the config layer resolves them.
+    Nothing connects here; an unreachable server fails on first use.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"store.url: must be a database URL such as sqlite:///driftwatch.db, got {url!r}")
+    raw = url.strip()
+    try:
+        parsed = make_url(raw)
+    except (ArgumentError, ValueError) as exc:
+        raise _config_error(
+            "not a database URL (expected e.g. sqlite:///driftwatch.db or "
+            "postgresql://USER:PASSWORD@HOST:5432/DB)", raw, show_url=False) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+    if backend == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sqlalchemy.create_engine(parsed, **kwargs)
+    except NoSuchModuleError:
+        raise _config_error(f"unknown database type {parsed.drivername!r}", raw) from None
+    except ImportError as exc:
+        raise _config_error(
+            f"the driver for {parsed.drivername!r} is not installed ({getattr(exc, 'name', None) or exc})",
+            raw) from None
+    except (ArgumentError, TypeError, ValueError) as exc:
+        raise _config_error(f"cannot be used: {exc}", raw) from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine

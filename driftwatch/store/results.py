@@ -1,0 +1,156 @@
+"""Writing and reading the ``results`` time series (one row per figure, R33).
+
+Rows are written only inside a run's finishing transaction (see ``runs.py``), so a run's results
+appear all at once or not at all. Values that JSON or SQL cannot hold are normalised on the way
+in: NaN in ``value``/``p_value``/``threshold`` becomes NULL; in ``details`` every non-finite
+float becomes ``null`` (PostgreSQL's JSON rejects NaN) and numpy scalars and arrays become plain
+numbers and lists.
+
+>>> import numpy as np
+>>> json_safe({"bins": np.array([0.5, np.nan]), "n": np.int64(3), "psi": float("inf")})
+{'bins': [0.5, None], 'n': 3, 'psi': None}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Select, insert, select
+
+from ..model import Result, Window
+from .tables import results as results_table
+
+
+def json_safe(value: Any, path: str = "details") -> Any:
+    """``value`` as plain JSON data: dicts with string keys, lists, str, int, finite float, bool, None.
+
+    Non-finite floats become ``None``; numpy scalars and arrays become Python numbers and lists;
+    tuples become lists; datetimes become ISO 8601 text. Anything else is a ``TypeError`` naming
+    where in the structure it sits.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist(), path)
+    if isinstance(value, np.generic):
+        return json_safe(value.item(), path)
+    if isinstance(value, Decimal):
+        return json_safe(float(value), path)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, np.generic):
+                key = key.item()
+            if isinstance(key, (bool, int, float)) or key is None:
+                key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+            if not isinstance(key, str):
+                raise TypeError(f"{path}: key {key!r} ({type(key).__name__}) cannot be a JSON object key")
+            out[key] = json_safe(item, f"{path}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(f"{path}: {type(value).__name__} cannot be stored as JSON")
+
+
+def _number(value: float | None) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def result_row(result: Result, run_id: int, window: Window | None = None) -> dict[str, Any]:
+    """The ``results`` row for ``result``, stamped with ``run_id``.
+
+    The monitor and window come from the result; ``window`` (the run's) fills a missing one.
+    """
+    start = result.window_start or (window.start if window else None)
+    end = result.window_end or (window.end if window else None)
+    if start is None or end is None:
+        raise ValueError(f"results: {result.metric!r} of {result.feature!r} has no window")
+    return {
+        "run_id": run_id,
+        "monitor": result.monitor,
+        "window_start": start,
+        "window_end": end,
+        "detector": result.detector,
+        "feature": result.feature,
+        "metric": result.metric,
+        "value": _number(result.value),
+        "p_value": _number(result.p_value),
+        "threshold": _number(result.threshold),
+        "status": result.status,
+        "details": json_safe(result.details),
+    }
+
+
+def insert_results(conn: Connection, run_id: int, results: Sequence[Result], window: Window | None = None) -> None:
+    """Insert ``results`` for ``run_id`` on ``conn``, inside the caller's transaction."""
+    rows = [result_row(result, run_id, window) for result in results]
+    if rows:
+        conn.execute(insert(results_table), rows)
+
+
+def _to_result(row: Any) -> Result:
+    return Result(
+        monitor=row.monitor,
+        run_id=row.run_id,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        detector=row.detector,
+        feature=row.feature,
+        metric=row.metric,
+        value=row.value,
+        p_value=row.p_value,
+        threshold=row.threshold,
+        status=row.status,
+        details=row.details if row.details is not None else {},
+    )
+
+
+def results_query(*, run_id: int | None = None, monitor: str | None = None, metric: str | None = None,
+                  feature: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                  limit: int = 10_000) -> Select[Any]:
+    """The SELECT behind ``Store.results``; every filter left as ``None`` is not applied.
+
+    ``since`` and ``until`` bound ``window_end``, both inclusive. ``feature=""`` selects the
+    data-set level results. ``limit`` keeps the first rows of the order (oldest first).
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit: must be a positive integer, got {limit!r}")
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
+            raise ValueError(f"{name}: must be a timezone-aware datetime, got {moment!r}")
+    t = results_table
+    query = select(t)
+    if run_id is not None:
+        query = query.where(t.c.run_id == run_id)
+    if monitor is not None:
+        query = query.where(t.c.monitor == monitor)
+    if metric is not None:
+        query = query.where(t.c.metric == metric)
+    if feature is not None:
+        query = query.where(t.c.feature == feature)
+    if since is not None:
+        query = query.where(t.c.window_end >= since)
+    if until is not None:
+        query = query.where(t.c.window_end <= until)
+    return query.order_by(t.c.window_end, t.c.id).limit(limit)
+
+
+def fetch_results(engine: Engine, **filters: Any) -> list[Result]:
+    """Stored results matching ``filters`` (see ``results_query``), by window end then insertion."""
+    query = results_query(**filters)
+    with engine.connect() as conn:
+        return [_to_result(row) for row in conn.execute(query)]

@@ -1,0 +1,177 @@
+"""Runs: claiming a (monitor, window), then finishing or failing it in one transaction.
+
+The unique constraint on ``(monitor, window_start, window_end, attempt)`` is the claim that makes
+replicas and restarts safe: two schedulers that try to start attempt 1 of the same window race on
+it, and exactly one insert wins. A run moves ``running → succeeded | failed`` once; its results
+are written in the same transaction as that move, so a reader never sees half a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..model import Result, Window
+from .results import insert_results
+from .tables import runs as runs_table
+
+RunStatus = Literal["running", "succeeded", "failed", "skipped"]
+
+#: ``fail_run`` keeps this many characters of the error text.
+MAX_ERROR_CHARS = 2_000
+# How often ``start_run(rerun=True)`` retries when another process took the same attempt number.
+_RERUN_RETRIES = 50
+
+
+class RunStateError(ValueError):
+    """The run does not exist, or is no longer ``running`` (finished, failed, or taken over)."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``runs``. Timestamps are timezone-aware UTC."""
+
+    id: int
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    attempt: int
+    status: RunStatus
+    owner: str
+    started_at: datetime
+    finished_at: datetime | None
+    lease_expires_at: datetime | None
+    rows_reference: int | None
+    rows_current: int | None
+    error: str | None
+
+    @property
+    def window(self) -> Window:
+        """The window this run covers."""
+        return Window(self.window_start, self.window_end)
+
+
+def _record(row: Any) -> RunRecord:
+    return RunRecord(**{name: getattr(row, name) for name in RunRecord.__dataclass_fields__})
+
+
+def _check_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name}: must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_count(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name}: must be a non-negative integer or None, got {value!r}")
+    return int(value)
+
+
+def _same_window(monitor: str, window: Window) -> Any:
+    t = runs_table
+    return (t.c.monitor == monitor) & (t.c.window_start == window.start) & (t.c.window_end == window.end)
+
+
+def start_run(engine: Engine, monitor: str, window: Window, *, owner: str, rerun: bool,
+              now: Callable[[], datetime]) -> int | None:
+    """Insert a ``running`` run and return its id; see ``Store.start_run``."""
+    _check_text("monitor", monitor)
+    _check_text("owner", owner)
+    if not isinstance(window, Window):
+        raise TypeError(f"window: must be a driftwatch Window, got {type(window).__name__}")
+    t = runs_table
+    for _ in range(_RERUN_RETRIES):
+        attempt = 1
+        if rerun:
+            with engine.connect() as conn:
+                latest = conn.execute(select(func.max(t.c.attempt)).where(_same_window(monitor, window))).scalar()
+            attempt = int(latest or 0) + 1
+        try:
+            with engine.begin() as conn:
+                inserted = conn.execute(insert(t).values(
+                    monitor=monitor, window_start=window.start, window_end=window.end, attempt=attempt,
+                    status="running", owner=owner, started_at=now()))
+                return int(inserted.inserted_primary_key[0])
+        except IntegrityError:
+            # Only a lost race on the claim is expected; anything else must not be swallowed.
+            with engine.connect() as conn:
+                taken = conn.execute(select(t.c.id).where(
+                    _same_window(monitor, window) & (t.c.attempt == attempt))).first()
+            if taken is None:
+                raise
+            if not rerun:
+                return None
+    raise RuntimeError(f"start_run: {monitor} {window}: lost the race for a new attempt "
+                       f"{_RERUN_RETRIES} times in a row")
+
+
+def _close(conn: Connection, run_id: int, values: dict[str, Any]) -> Window:
+    """Move run ``run_id`` from ``running`` to ``values['status']``; return its window."""
+    t = runs_table
+    row = conn.execute(
+        update(t).where((t.c.id == run_id) & (t.c.status == "running")).values(**values)
+        .returning(t.c.window_start, t.c.window_end)).first()
+    if row is None:
+        status = conn.execute(select(t.c.status).where(t.c.id == run_id)).scalar()
+        if status is None:
+            raise RunStateError(f"run_id: run {run_id} does not exist")
+        raise RunStateError(f"run_id: run {run_id} is {status}, not running")
+    return Window(row.window_start, row.window_end)
+
+
+def finish_run(engine: Engine, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
+               rows_current: int | None, now: Callable[[], datetime]) -> None:
+    """Mark the run succeeded and insert its results, in one transaction; see ``Store.finish_run``."""
+    values = {"status": "succeeded", "finished_at": now(),
+              "rows_reference": _check_count("rows_reference", rows_reference),
+              "rows_current": _check_count("rows_current", rows_current)}
+    with engine.begin() as conn:
+        window = _close(conn, run_id, values)
+        insert_results(conn, run_id, results, window)
+
+
+def truncate_error(error: str) -> str:
+    """``error`` cut to ``MAX_ERROR_CHARS`` characters, the cut marked with an ellipsis.
+
+    >>> len(truncate_error("x" * 5000)), truncate_error("x" * 5000)[-1]
+    (2000, '…')
+    """
+    text = str(error)
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def fail_run(engine: Engine, run_id: int, error: str, results: Sequence[Result], *,
+             now: Callable[[], datetime]) -> None:
+    """Mark the run failed with ``error`` and insert ``results``, in one transaction."""
+    values = {"status": "failed", "finished_at": now(), "error": truncate_error(error)}
+    with engine.begin() as conn:
+        window = _close(conn, run_id, values)
+        insert_results(conn, run_id, results, window)
+
+
+def list_runs(engine: Engine, monitor: str | None = None, *, limit: int = 100) -> list[RunRecord]:
+    """Runs newest first (by id, which only grows), optionally of one monitor."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit: must be a positive integer, got {limit!r}")
+    t = runs_table
+    query = select(t)
+    if monitor is not None:
+        query = query.where(t.c.monitor == monitor)
+    query = query.order_by(t.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [_record(row) for row in conn.execute(query)]
+
+
+def get_run(engine: Engine, run_id: int) -> RunRecord | None:
+    """The run with id ``run_id``, or ``None``."""
+    t = runs_table
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == run_id)).first()
+    return _record(row) if row is not None else None
