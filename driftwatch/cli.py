@@ -1,0 +1,222 @@
+"""The ``driftwatch`` command: init, validate, check, demo.
+
+Exit status: 0 nothing at alert level, 1 at least one result at alert level (``check``),
+2 bad usage, bad config or unreadable data — always with one line per problem on stderr and
+no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, DriftwatchError
+from .model import Result
+from .output import json_lines, shown, table
+
+log = logging.getLogger("driftwatch")
+
+EXIT_OK, EXIT_ALERT, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="driftwatch", description="Watch ML models in production.")
+    parser.add_argument("--version", action="version", version=f"driftwatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write an example config file")
+    p.add_argument("path", nargs="?", default="config.toml", help="where to write it (default: config.toml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p = sub.add_parser("validate", help="check a config file and report every problem")
+    p.add_argument("path", nargs="?", help="the config file")
+    p.add_argument("--config", dest="config", help="the config file (same as the positional argument)")
+
+    p = sub.add_parser("check", help="run monitors once on their latest window, or compare two files")
+    p.add_argument("--config", help="config file: run its monitors and store the results")
+    p.add_argument("--monitor", action="append", help="only this monitor (repeatable)")
+    p.add_argument("--at", help="take the latest window ending at or before this ISO time (default: now)")
+    p.add_argument("--reference", help="ad hoc: reference data file (CSV, Parquet, JSON lines)")
+    p.add_argument("--current", help="ad hoc: current data file")
+    p.add_argument("--method", help="ad hoc: drift method (default: auto)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--all", action="store_true", help="table: also list data-quality figures that are ok")
+
+    p = sub.add_parser("demo", help="write seeded demo data and a config, run it over every window")
+    p.add_argument("--dir", default="driftwatch-demo", help="folder to write into (default: ./driftwatch-demo)")
+    p.add_argument("--days", type=int, default=7, help="daily windows to generate (default: 7)")
+    p.add_argument("--all", action="store_true", help="also list data-quality figures that are ok")
+    return parser
+
+
+def _error(message: str) -> None:
+    for line in message.splitlines() or [""]:
+        print(f"driftwatch: error: {line}", file=sys.stderr)
+
+
+def _print_results(results: Sequence[Result], fmt: str, everything: bool) -> None:
+    if fmt == "json":
+        sys.stdout.write(json_lines(results))
+    elif results:
+        print(table(shown(results, everything=everything)))
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--at: not an ISO date/time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .demo import EXAMPLE_CONFIG
+
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        _error(f"{target}: exists (use --force to overwrite)")
+        return EXIT_USAGE
+    shutil.copyfile(EXAMPLE_CONFIG, target)
+    print(f"wrote {target}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load, validate
+
+    path = args.config or args.path
+    if not path:
+        _error("validate: give the config file (driftwatch validate config.toml)")
+        return EXIT_USAGE
+    problems = validate(path)
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    settings = load(path)
+    print(f"{path}: ok ({len(settings.monitors)} monitor{'s' if len(settings.monitors) != 1 else ''})")
+    return EXIT_OK
+
+
+def _run_windows(settings: object, plan: Sequence[tuple[object, object]]) -> tuple[list[Result], list[str]]:
+    """Run each (monitor, window) of ``plan`` against the configured store."""
+    from .engine import run_monitor
+    from .store import Store
+
+    results: list[Result] = []
+    failures: list[str] = []
+    store = Store(settings.store.url.reveal())  # type: ignore[attr-defined]
+    try:
+        store.create_all()
+        for monitor, window in plan:
+            outcome = run_monitor(monitor, window, store=store, options=settings.profile)  # type: ignore[attr-defined]
+            results.extend(outcome.results)
+            if outcome.error:
+                failures.append(f"monitor {outcome.monitor!r} window {outcome.window}: {outcome.error}")
+    finally:
+        store.dispose()
+    return results, failures
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.config and (args.reference or args.current):
+        _error("check: use either --config or --reference/--current, not both")
+        return EXIT_USAGE
+    if args.config:
+        return _check_config(args)
+    if not (args.reference and args.current):
+        _error("check: give --config FILE, or both --reference FILE and --current FILE")
+        return EXIT_USAGE
+    return _check_files(args)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from .config import load
+    from .timeutil import latest_window
+
+    settings = load(args.config)
+    monitors = list(settings.monitors)
+    if args.monitor:
+        names = {m.name for m in monitors}
+        unknown = [n for n in args.monitor if n not in names]
+        if unknown:
+            _error(f"--monitor: unknown monitor {unknown[0]!r} (configured: {', '.join(sorted(names))})")
+            return EXIT_USAGE
+        monitors = [m for m in monitors if m.name in args.monitor]
+    now = _parse_time(args.at) if args.at else datetime.now(timezone.utc)
+    plan = [(m, latest_window(m.window, now)) for m in monitors]
+    results, failures = _run_windows(settings, plan)
+    _print_results(results, args.format, args.all)
+    for failure in failures:
+        _error(failure)
+    if failures:
+        return EXIT_USAGE
+    return EXIT_ALERT if any(r.status == "alert" for r in results) else EXIT_OK
+
+
+def _check_files(args: argparse.Namespace) -> int:
+    from .api import check
+    from .connectors import FileConnector
+
+    try:
+        reference = FileConnector(path=args.reference).fetch(None, None)
+        current = FileConnector(path=args.current).fetch(None, None)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    options = {"method": args.method} if args.method else {}
+    try:
+        results = check(reference, current, **options)
+    except ValueError as exc:
+        raise ConfigError(f"--method: {exc}") from None
+    _print_results(results, args.format, args.all)
+    return EXIT_ALERT if any(r.status == "alert" for r in results) else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+    from .config import load
+
+    if args.days < 1:
+        _error("--days: must be >= 1")
+        return EXIT_USAGE
+    written = demo.write(args.dir, days=args.days)
+    settings = load(written.config)
+    plan = [(m, w) for w in written.windows for m in settings.monitors]
+    results, failures = _run_windows(settings, plan)
+    _print_results(results, "table", args.all)
+    for failure in failures:
+        _error(failure)
+    print(f"\n{len(written.windows)} windows checked; results stored in "
+          f"{written.directory / 'driftwatch.db'}.\nNext: driftwatch check --config {written.config}")
+    return EXIT_USAGE if failures else EXIT_OK
+
+
+COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    except DriftwatchError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

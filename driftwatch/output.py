@@ -1,0 +1,61 @@
+"""How results look on a terminal: a readable table, or one JSON object per line.
+
+The JSON lines are a public contract (documented in README): one object per result with the
+fields of ``Result.to_json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from .model import Result
+
+COLUMNS = ("monitor", "window", "feature", "method", "value", "threshold", "status")
+
+
+def json_lines(results: Iterable[Result]) -> str:
+    """One compact JSON object per result, newline-terminated."""
+    return "".join(json.dumps(r.to_json(), ensure_ascii=False, allow_nan=False) + "\n" for r in results)
+
+
+def _window(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "-"
+    if start.time() == end.time() == datetime.min.time():
+        return f"{start:%Y-%m-%d}"
+    return f"{start:%Y-%m-%d %H:%M}..{end:%H:%M}"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0 or (1e-3 <= abs(value) < 1e6):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if not float(value).is_integer() else f"{value:.0f}"
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+def shown(results: Iterable[Result], *, everything: bool = False) -> list[Result]:
+    """The rows a person wants to see: every drift figure and any other figure that is not ok."""
+    return [r for r in results if everything or r.detector == "drift" or r.status != "ok"]
+
+
+def table(results: Sequence[Result]) -> str:
+    """A plain aligned text table.
+
+    >>> from datetime import timezone
+    >>> r = Result("m", 1, datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc),
+    ...            "drift", "age", "ks", 0.25, 0.001, 0.05, "alert")
+    >>> print(table([r]))
+    monitor  window      feature  method  value  threshold  status
+    m        2026-11-01  age      ks      0.25   0.05       alert
+    """
+    rows = [COLUMNS] + [
+        (r.monitor, _window(r.window_start, r.window_end), r.feature or "(data set)", r.metric,
+         _number(r.value), _number(r.threshold), r.status)
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
