@@ -34,9 +34,9 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     if m <= 1:
         return ps
     order = np.argsort(ps)
-    adjusted = ps[order] * (m / np.arange(1, m + 1, dtype=np.float64))
+    adjusted: np.ndarray = ps[order] * (m / np.arange(1, m + 1, dtype=np.float64))
     np.minimum.accumulate(adjusted[::-1], out=adjusted[::-1])
-    result = np.empty_like(adjusted)
+    result: np.ndarray = np.empty_like(adjusted)
     result[order] = adjusted
     return result
 
@@ -52,7 +52,8 @@ def bonferroni(p_values: np.ndarray) -> np.ndarray:
     [0.03, 0.6000000000000001, 1.0]
     """
     ps = _p_values(p_values)
-    return np.minimum(1.0, ps * ps.shape[0])
+    adjusted: np.ndarray = np.minimum(1.0, ps * ps.shape[0])
+    return adjusted
 
 
 def _p_values(p_values: np.ndarray) -> np.ndarray:
