@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ...errors import DataError
-from ...profile import ColumnProfile
+from ...profiling import ColumnProfile
 from .anderson import anderson_ksamp_2
 from .binning import Binned, align, all_categories
 from .chisquare import chisquare_counts
