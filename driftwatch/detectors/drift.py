@@ -181,7 +181,7 @@ class DriftDetector:
         ctx = Context(missing_as_category=as_category, top_categories=self.top_categories)
         try:
             measured: Measurement = method.compute(ref, cur, ctx)
-        except DataError as exc:
+        except (DataError, ValueError) as exc:  # kernels reject inputs a statistic is undefined on
             details["error"] = str(exc)
             return _final(Finding(column, method.name, None, "error", details=details))
         details.update(measured.details)

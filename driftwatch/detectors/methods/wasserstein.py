@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ecdf import merge
+
 __all__ = ["wasserstein_sorted"]
 
 
@@ -19,9 +21,8 @@ def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
 
         W1 = sum_i |F_ref(z_i) - F_cur(z_i)| * (z_{i+1} - z_i)
 
-    The pooled order is obtained by merging the two sorted inputs (each element's rank
-    among the other sample comes from ``np.searchsorted``), never by sorting again. The
-    arithmetic then follows ``scipy.stats.wasserstein_distance(a, b)`` step for step, so
+    The pooled order comes from one linear merge of the two sorted inputs (``ecdf.merge``),
+    never a fresh sort. The arithmetic then follows ``scipy.stats.wasserstein_distance(a, b)`` step for step, so
     the result is identical to it (not merely close), even for values near ``1e12``.
 
     The distance is in the column's units: callers that want one threshold for every
@@ -42,15 +43,12 @@ def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
     if n2 == 0:
         raise ValueError("cur_sorted: must not be empty")
 
-    # Stable merge: ref[i] goes after the cur values strictly below it, cur[j] after the
-    # ref values at or below it; the two position sets partition range(n1 + n2).
-    pooled = np.empty(n1 + n2, dtype=np.float64)
-    pooled[np.arange(n1) + np.searchsorted(cur, ref, side="left")] = ref
-    pooled[np.arange(n2) + np.searchsorted(ref, cur, side="right")] = cur
-
-    deltas = np.diff(pooled)
-    ref_cdf = np.searchsorted(ref, pooled[:-1], side="right") / n1
-    cur_cdf = np.searchsorted(cur, pooled[:-1], side="right") / n2
+    # Inside a run of ties the running counts are partial, but the gap to the next value
+    # is 0 there, so those terms vanish exactly as in scipy's searchsorted version.
+    merged = merge(ref, cur)
+    deltas = np.diff(merged.pooled)
+    ref_cdf = merged.ref_le[:-1] / n1
+    cur_cdf = merged.cur_le[:-1] / n2
     return float(_vecdot(np.abs(ref_cdf - cur_cdf), deltas))
 
 
