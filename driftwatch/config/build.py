@@ -1,0 +1,256 @@
+"""From parsed TOML (a dict) to ``Settings``: interpolate, apply environment overrides, check
+every section, and build the plugins. Every problem is recorded; nothing stops at the first."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+from ..model import Schema, utc
+from ..profiling import ProfileOptions
+from ..secrets import Secret
+from ..timeutil import parse_duration
+from .interpolate import interpolate
+from .overrides import apply_overrides
+from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
+from .problems import Problems, join, secret_values
+from .settings import DEFAULT_STORE_URL, MonitorSettings, ReferenceSettings, Settings, StoreSettings
+
+__all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
+
+#: The valid top-level names and what they hold.
+SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "monitors": "array"}
+STORE_KEYS = ("url",)
+MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors")
+#: The detectors of a monitor that lists none.
+DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_URL_HELP = "expected e.g. sqlite:///driftwatch.db or postgresql+psycopg://user@host/db"
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite database path made absolute against ``base``.
+
+    In-memory databases, absolute paths, ``file:`` URIs and other databases are unchanged;
+    ``ValueError`` when ``url`` is not a database URL at all (the message never shows it).
+
+    >>> resolve_sqlite_url("sqlite:///data/dw.db", Path("/srv/dw"))
+    'sqlite:////srv/dw/data/dw.db'
+    >>> resolve_sqlite_url("sqlite:///:memory:", Path("/srv")), resolve_sqlite_url("sqlite:////tmp/x.db", Path("/srv"))
+    ('sqlite:///:memory:', 'sqlite:////tmp/x.db')
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        raise ValueError(f"not a valid database URL ({_URL_HELP})") from None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
+
+
+def _registries(connectors: PluginRegistry | None,
+                detectors: PluginRegistry | None) -> tuple[PluginRegistry, PluginRegistry]:
+    if connectors is None:
+        from ..connectors import REGISTRY as connectors
+    if detectors is None:
+        from ..detectors import REGISTRY as detectors
+    return connectors, detectors
+
+
+class _Builder:
+    def __init__(self, problems: Problems, base: Path, connectors: PluginRegistry | None,
+                 detectors: PluginRegistry | None) -> None:
+        self.problems = problems
+        self.base = base
+        self._connectors = connectors
+        self._detectors = detectors
+
+    def registries(self) -> tuple[PluginRegistry, PluginRegistry]:
+        self._connectors, self._detectors = _registries(self._connectors, self._detectors)
+        return self._connectors, self._detectors
+
+    # -- [store] -----------------------------------------------------------------------------
+    def store(self, table: object) -> StoreSettings | None:
+        if not isinstance(table, Mapping):
+            self.problems.add("store", f"must be a table, got {toml_type(table)}")
+            return None
+        check_keys(table, STORE_KEYS, "store", self.problems)
+        url = table.get("url", DEFAULT_STORE_URL)
+        if not isinstance(url, str):
+            self.problems.add("store.url", f"must be a string, got {toml_type(url)}")
+            return None
+        try:
+            return StoreSettings(url=Secret(resolve_sqlite_url(url, self.base)))
+        except ValueError as exc:
+            self.problems.add("store.url", str(exc))
+            return None
+
+    # -- [[monitors]] ------------------------------------------------------------------------
+    def monitors(self, value: object) -> tuple[MonitorSettings, ...]:
+        if not isinstance(value, list):
+            self.problems.add("monitors", f"must be an array of tables ([[monitors]]), got {toml_type(value)}")
+            return ()
+        seen: dict[str, int] = {}
+        out: list[MonitorSettings] = []
+        for i, table in enumerate(value):
+            path = join("monitors", i)
+            monitor = self.monitor(table, path)
+            name = table.get("name") if isinstance(table, Mapping) else None
+            if isinstance(name, str):
+                if name in seen:
+                    self.problems.add(join(path, "name"),
+                                      f"duplicate monitor name {name!r} (also monitors[{seen[name]}])")
+                seen.setdefault(name, i)
+            if monitor is not None:
+                out.append(monitor)
+        return tuple(out)
+
+    def monitor(self, table: object, path: str) -> MonitorSettings | None:
+        if not isinstance(table, Mapping):
+            self.problems.add(path, f"must be a table, got {toml_type(table)}")
+            return None
+        before = len(self.problems.items)
+        connectors, detectors = self.registries()
+        check_keys(table, MONITOR_KEYS, path, self.problems)
+        name = self.name(table.get("name"), join(path, "name"))
+        window = None
+        if "window" not in table:
+            self.problems.add(join(path, "window"), "missing required key (a duration, e.g. 1h or 1d)")
+        elif not isinstance(table["window"], str):
+            self.problems.add(join(path, "window"),
+                              f"must be a duration string such as 1h or 1d, got {toml_type(table['window'])}")
+        else:
+            try:
+                window = parse_duration(table["window"])
+            except ValueError as exc:
+                self.problems.add(join(path, "window"), str(exc))
+        schema = None
+        if "schema" in table:
+            schema = build(Schema, table["schema"], join(path, "schema"), self.problems)
+        current = None
+        if "current" not in table:
+            self.problems.add(join(path, "current"),
+                              f"missing required table (a connector; type: {', '.join(connectors.names())})")
+        else:
+            current = build_plugin(connectors, table["current"], join(path, "current"), self.problems,
+                                   base_dir=self.base)
+        reference = None
+        if "reference" not in table:
+            self.problems.add(join(path, "reference"),
+                              "missing required table (a connector, optionally with start/end, or rolling = N)")
+        else:
+            reference = self.reference(table["reference"], join(path, "reference"), connectors)
+        built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors)
+        if len(self.problems.items) > before or name is None or window is None or current is None \
+                or reference is None:
+            return None
+        return MonitorSettings(name=name, window=window, schema=schema, current=current,  # type: ignore[arg-type]
+                               reference=reference, detectors=built)
+
+    def name(self, value: object, path: str) -> str | None:
+        if value is None:
+            self.problems.add(path, "missing required key")
+        elif not isinstance(value, str):
+            self.problems.add(path, f"must be a string, got {toml_type(value)}")
+        elif not _NAME.fullmatch(value):
+            self.problems.add(path, f"must be letters, digits, '_', '-' or '.' ([A-Za-z0-9_.-]+), got {value!r}")
+        else:
+            return value
+        return None
+
+    def reference(self, table: object, path: str, connectors: PluginRegistry) -> ReferenceSettings | None:
+        if not isinstance(table, Mapping):
+            self.problems.add(path, f"must be a table, got {toml_type(table)}")
+            return None
+        if "rolling" in table:
+            rolling = table["rolling"]
+            ok = True
+            if isinstance(rolling, bool) or not isinstance(rolling, int) or rolling < 1:
+                got = repr(rolling) if isinstance(rolling, (int, float)) else toml_type(rolling)
+                self.problems.add(join(path, "rolling"), f"must be an integer >= 1, got {got}")
+                ok = False
+            for key in table:
+                if key != "rolling":
+                    self.problems.add(join(path, str(key)), "not allowed with rolling (a rolling reference "
+                                      "reads the current connector; drop rolling to name a connector)")
+                    ok = False
+            return ReferenceSettings(rolling=rolling) if ok else None
+        before = len(self.problems.items)
+        start = self.instant(table.get("start"), join(path, "start"))
+        end = self.instant(table.get("end"), join(path, "end"))
+        if start is not None and end is not None and start >= end:
+            self.problems.add(join(path, "end"), f"must be after start ({start.isoformat()})")
+        connector = build_plugin(connectors, table, path, self.problems, base_dir=self.base,
+                                 reserved=("start", "end"))
+        if connector is None or len(self.problems.items) > before:
+            return None
+        return ReferenceSettings(connector=connector, start=start, end=end)
+
+    def instant(self, value: object, path: str) -> datetime | None:
+        example = "e.g. 2026-01-01 or 2026-01-01T00:00:00Z"
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return utc(value)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        if isinstance(value, str):
+            try:
+                return utc(datetime.fromisoformat(value.strip()))
+            except ValueError:
+                self.problems.add(path, f"invalid date/time {value!r} (expected ISO 8601, {example})")
+                return None
+        kind = "a time of day" if isinstance(value, time) else toml_type(value)
+        self.problems.add(path, f"must be an ISO 8601 date or date-time ({example}), got {kind}")
+        return None
+
+    def detectors(self, value: object, path: str, registry: PluginRegistry) -> tuple[object, ...]:
+        if value is None:
+            value = [dict(table) for table in DEFAULT_DETECTORS]
+        elif not isinstance(value, list):
+            self.problems.add(path, f"must be an array of tables ([[monitors.detectors]]), got {toml_type(value)}")
+            return ()
+        elif not value:
+            self.problems.add(path, "must list at least one detector (leave it out for the defaults: drift, quality)")
+            return ()
+        out = []
+        for i, table in enumerate(value):
+            built = build_plugin(registry, table, join(path, i), self.problems, base_dir=self.base)
+            if built is not None:
+                out.append(built)
+        return tuple(out)
+
+
+def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
+                   environ: Mapping[str, str] | None = None, connectors: PluginRegistry | None = None,
+                   detectors: PluginRegistry | None = None) -> Settings | None:
+    """``Settings`` from parsed TOML, or None with every problem recorded in ``problems``.
+
+    Order: ``${VAR}`` interpolation of the file's strings, then ``DRIFTWATCH_*`` overrides, then
+    the checks. ``path`` is the config file; its folder is the base of relative paths.
+    """
+    environ = os.environ if environ is None else environ
+    merged = interpolate(dict(data), environ, problems)
+    merged = apply_overrides(merged, environ, problems, SECTIONS)
+    problems.add_secrets(secret_values(merged))
+    path = Path(os.path.abspath(path))
+    builder = _Builder(problems, path.parent, connectors, detectors)
+    for key, value in merged.items():
+        if key not in SECTIONS:
+            kind = "section" if isinstance(value, (Mapping, list)) else "key"
+            problems.add(key, f"unknown {kind} (valid: {', '.join(sorted(SECTIONS))})")
+    store = builder.store(merged.get("store", {}))
+    profile = build(ProfileOptions, merged.get("profile", {}), "profile", problems)
+    monitors = builder.monitors(merged.get("monitors", []))
+    if problems or store is None or profile is None:
+        return None
+    return Settings(path=path, store=store, profile=profile, monitors=monitors)

@@ -1,0 +1,70 @@
+"""The typed settings a config file becomes. Frozen: built once, shared by every component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..connectors import Connector
+    from ..model import Schema
+    from ..profiling import ProfileOptions
+    from ..secrets import Secret
+
+__all__ = ["DEFAULT_STORE_URL", "MonitorSettings", "ReferenceSettings", "Settings", "StoreSettings"]
+
+#: The store when the config names none: a SQLite file next to the config file.
+DEFAULT_STORE_URL = "sqlite:///driftwatch.db"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """``[store]``: where runs, results and reference profiles live.
+
+    ``url`` is a SQLAlchemy URL wrapped in ``Secret`` (it may carry a password); relative SQLite
+    paths have already been made absolute against the config file's folder.
+    """
+
+    url: Secret
+
+
+@dataclass(frozen=True)
+class ReferenceSettings:
+    """``[monitors.reference]``: a connector with an optional fixed ``[start, end)`` range, or
+    ``rolling`` = the N windows before the current one, read through the current connector."""
+
+    connector: object | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    rolling: int | None = None
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """One ``[[monitors]]`` entry: what to read, how often, and which detectors to run."""
+
+    name: str
+    window: timedelta
+    schema: Schema | None
+    current: Connector
+    reference: ReferenceSettings
+    detectors: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A whole config file, checked. ``path`` is the absolute path of the file."""
+
+    path: Path
+    store: StoreSettings
+    profile: ProfileOptions
+    monitors: tuple[MonitorSettings, ...] = field(default=())
+
+    def monitor(self, name: str) -> MonitorSettings:
+        """The monitor called ``name``; ``KeyError`` naming the configured ones otherwise."""
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        raise KeyError(f"unknown monitor {name!r} (configured: {', '.join(m.name for m in self.monitors)})")
