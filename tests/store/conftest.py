@@ -1,0 +1,85 @@
+"""Fixtures: a fresh store on SQLite in ``tmp_path`` and, when configured, on PostgreSQL.
+
+Each PostgreSQL test gets its own schema (via ``search_path`` in the connection options) that
+is dropped afterwards, so parallel runs and reruns never see each other's rows. The session
+time zone is set to Asia/Kolkata (+05:30) so that a missed UTC conversion shows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from driftwatch.model import Result, Window
+from driftwatch.store import Store
+
+PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections live in a throw-away schema of the test database."""
+    base = _postgres_base_url()
+    schema = f"dw_test_{uuid.uuid4().hex[:16]}"
+    admin = sqlalchemy.create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(base).update_query_dict(
+            {"options": f"-c search_path={schema} -c TimeZone=Asia/Kolkata"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{os.path.join(tmp_path, 'driftwatch.db')}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with Store(store_url) as opened:
+        opened.create_all()
+        yield opened
+
+
+def _make_result(window: Window, *, monitor: str = "churn", feature: str = "age", metric: str = "ks",
+                 value: float | None = 0.25, p_value: float | None = 0.01, threshold: float | None = 0.05,
+                 status: str = "alert", details: Any = None, run_id: int | None = None) -> Result:
+    return Result(monitor=monitor, run_id=run_id, window_start=window.start, window_end=window.end,
+                  detector="drift", feature=feature, metric=metric, value=value, p_value=p_value,
+                  threshold=threshold, status=status,  # type: ignore[arg-type]
+                  details={} if details is None else details)
+
+
+@pytest.fixture
+def make_result() -> Callable[..., Result]:
+    """``make_result(window, **overrides)``: a drift result of monitor ``churn``."""
+    return _make_result
+
+
+@pytest.fixture
+def days() -> list[Window]:
+    """Three consecutive UTC day windows, 2026-11-01 to 2026-11-04."""
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    return [Window(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range(3)]

@@ -1,0 +1,98 @@
+"""R34: per-database engine settings, and URLs that cannot be used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from driftwatch.errors import ConfigError
+from driftwatch.store import Store
+from driftwatch.store.engine import create_engine
+
+
+def test_sqlite_pragmas_on_every_fresh_connection(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    with Store(url) as store:
+        store.create_all()
+        store.dispose()  # nothing pooled: the connections below are new
+        with store.engine.connect() as first, store.engine.connect() as second:
+            for conn in (first, second):
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_foreign_keys_are_enforced(tmp_path: Path, make_result, days) -> None:
+    with Store(f"sqlite:///{tmp_path / 'dw.db'}") as store:
+        store.create_all()
+        from driftwatch.store.results import insert_results
+        from sqlalchemy.exc import IntegrityError
+        with pytest.raises(IntegrityError), store.engine.begin() as conn:
+            insert_results(conn, 12345, [make_result(days[0])])  # no run 12345
+
+
+def test_postgres_engine_pings_before_use(postgres_url: str) -> None:
+    with Store(postgres_url) as store:
+        assert store.engine.dialect.name == "postgresql"
+        assert store.engine.pool._pre_ping is True
+        store.create_all()
+        with store.engine.connect() as conn:
+            # The fixture's isolation and non-UTC session time zone are really in effect.
+            assert conn.exec_driver_sql("SELECT current_schema()").scalar().startswith("dw_test_")
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "Asia/Kolkata"
+
+
+def test_postgresql_scheme_uses_psycopg3() -> None:
+    engine = create_engine("postgresql://dw:hunter2@127.0.0.1:1/db")
+    assert engine.dialect.driver == "psycopg"
+    assert engine.pool._pre_ping is True
+
+
+def test_sqlite_engine_does_not_pre_ping(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'dw.db'}")
+    assert engine.pool._pre_ping is False
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", [
+    "nosuchdb://dw:hunter2@db.example:5432/drift",
+    "mysql://dw:hunter2@db.example/drift",           # driver not installed
+    "postgresql+psycopg2://dw:hunter2@db.example/drift",
+    "postgresql://dw:hunter2@db.example:notaport/drift",
+    "hunter2",
+    "dw:hunter2@db.example",
+    "",
+])
+def test_bad_url_is_config_error_without_password(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_engine(url)
+    message = str(caught.value)
+    assert message.startswith("store.url: ")
+    assert "\n" not in message
+    assert "hunter2" not in message
+    assert "hunter2" not in repr(caught.value)
+    # No chained driver exception whose text could carry the URL.
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None or caught.value.__suppress_context__
+
+
+def test_bad_url_error_shows_the_redacted_url() -> None:
+    with pytest.raises(ConfigError, match=r"unknown database type 'nosuchdb' \(nosuchdb://dw:\*\*\*@db:5/x\)"):
+        Store("nosuchdb://dw:hun%40ter2@db:5/x")
+
+
+def test_store_repr_hides_password() -> None:
+    store = Store("postgresql+psycopg://dw:hunter2@127.0.0.1:1/db")
+    assert "hunter2" not in repr(store)
+    assert "dw:***@127.0.0.1:1/db" in repr(store)
+
+
+def test_relative_sqlite_path_is_used_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Store("sqlite:///relative.db") as store:
+        store.create_all()
+    assert (tmp_path / "relative.db").is_file()
+    assert os.path.samefile(tmp_path, os.getcwd())
