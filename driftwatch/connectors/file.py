@@ -1,0 +1,375 @@
+"""Read CSV, Parquet or JSON-lines files, or the rows of them that fall in a window.
+
+Files are the laptop case (a reference CSV next to the config) and the lake case (daily Parquet
+files under ``dt=YYYY-MM-DD/`` folders). Either way only the columns a monitor asks for are read:
+Parquet projects them at read time, CSV skips the others while parsing.
+
+Timestamps follow one rule everywhere in driftwatch: tz-aware UTC, and naive values *are* UTC.
+``utc_timestamps`` and ``cut_window`` implement that rule for every connector.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import hashlib
+import json
+import lzma
+import os
+import re
+import string
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import ConnectorError, DataError
+from ..model import Window
+
+__all__ = [
+    "FORMATS", "FileConnector", "cut_window", "detect_format", "requested_columns", "utc_timestamps",
+]
+
+#: Values of ``format``; ``auto`` picks one by file suffix.
+FORMATS: tuple[str, ...] = ("auto", "csv", "parquet", "jsonl")
+
+#: The one timestamp dtype connectors return (pandas' default resolution for parsed strings).
+TIMESTAMP_DTYPE = "datetime64[us, UTC]"
+
+_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+             ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_OPENERS: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_PARTITION = re.compile(r"^(?:dt|date)=(\d{4}-\d{2}-\d{2})$")
+# A partition's date may be local to any time zone (UTC-12 .. UTC+14), so a folder is only skipped
+# when it is more than a day away from the window: pruning must never change the result.
+_PARTITION_SLACK = timedelta(days=1)
+_READ_ERRORS = (OSError, ValueError, EOFError, pa.ArrowException, zlib.error, lzma.LZMAError)
+
+
+def detect_format(path: str | Path) -> str | None:
+    """The format ``auto`` picks for ``path``, or None when its suffix says nothing.
+
+    >>> detect_format("a/b.csv.gz"), detect_format("x.pq"), detect_format("e.ndjson"), detect_format("x.txt")
+    ('csv', 'parquet', 'jsonl', None)
+    """
+    name = Path(path).name.lower()
+    compressed = Path(name).suffix in _OPENERS
+    if compressed:
+        name = name[: -len(Path(name).suffix)]
+    found = _SUFFIXES.get(Path(name).suffix)
+    return None if found == "parquet" and compressed else found
+
+
+def utc_timestamps(values: pd.Series, *, where: str) -> pd.Series:
+    """``values`` as ``datetime64[us, UTC]``: aware values converted, naive ones taken as UTC.
+
+    Strings must be ISO 8601 (``2026-11-03``, ``2026-11-03 10:00``, ``...T10:00:00+02:00``):
+    ``03/11/2026`` is refused rather than guessed, because a wrong day/month guess would silently
+    put rows in the wrong window. Numbers are refused too (seconds? milliseconds?). ``where``
+    starts the error message, e.g. ``"file connector: data.csv: column 'ts'"``.
+
+    >>> s = pd.Series(["2026-11-03 10:00", "2026-11-03T12:00:00+02:00", None])
+    >>> utc_timestamps(s, where="x").tolist()
+    [Timestamp('2026-11-03 10:00:00+0000', tz='UTC'), Timestamp('2026-11-03 10:00:00+0000', tz='UTC'), NaT]
+    >>> utc_timestamps(pd.Series(["03/11/2026"]), where="data.csv: column 'ts'")
+    Traceback (most recent call last):
+    ...
+    driftwatch.errors.DataError: data.csv: column 'ts': cannot read '03/11/2026' as an ISO 8601 timestamp
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        out = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        out = values.dt.tz_localize("UTC")
+    elif values.isna().all():
+        out = pd.Series(pd.NaT, index=values.index, dtype=TIMESTAMP_DTYPE)
+    elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        raise DataError(f"{where}: holds numbers ({dtype}), expected ISO 8601 dates or timestamps")
+    else:
+        try:
+            out = pd.to_datetime(values, utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise DataError(f"{where}: cannot read {_first_bad(values)!r} as an ISO 8601 timestamp") from exc
+    return out.astype(TIMESTAMP_DTYPE)
+
+
+def _first_bad(values: pd.Series) -> object:
+    for value in values.dropna().unique():
+        try:
+            pd.to_datetime(pd.Series([value]), utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            return value
+    return None
+
+
+def cut_window(frame: pd.DataFrame, column: str, window: Window) -> pd.DataFrame:
+    """Rows of ``frame`` whose ``column`` (already UTC) lies in ``[window.start, window.end)``.
+
+    Rows without a timestamp belong to no window and are dropped.
+
+    >>> ts = utc_timestamps(pd.Series(["2026-11-03", "2026-11-03 23:59", "2026-11-04", None]), where="t")
+    >>> w = Window(datetime(2026, 11, 3), datetime(2026, 11, 4))
+    >>> cut_window(pd.DataFrame({"ts": ts, "v": [1, 2, 3, 4]}), "ts", w)["v"].tolist()
+    [1, 2]
+    """
+    ts = frame[column]
+    mask = (ts >= pd.Timestamp(window.start)) & (ts < pd.Timestamp(window.end))
+    return frame.loc[mask.to_numpy()].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class FileConnector:
+    """One data set stored as files: a path, a glob, or a per-window path template.
+
+    ``path`` may hold ``{start:%Y-%m-%d}`` / ``{end:...}`` fields, filled in with the window's
+    UTC bounds (``data/current/{start:%Y-%m-%d}.csv`` reads one daily file per window); without
+    a window each field becomes ``*``, so the template matches every file. Globs (``*``, ``**``)
+    are expanded and sorted; a matched folder stands for every file below it (names starting
+    with ``.`` or ``_``, such as ``_SUCCESS``, are skipped).
+
+    ``format = "auto"`` picks the format per file by suffix: ``.csv[.gz|.bz2|.xz]``,
+    ``.parquet``/``.pq``, ``.jsonl``/``.ndjson``/``.json`` (JSON *lines*, one object a line).
+
+    With ``timestamp_column``, a window keeps the rows with ``start <= ts < end`` and skips
+    files under a ``dt=YYYY-MM-DD`` / ``date=YYYY-MM-DD`` folder more than a day away from it.
+    Without it, windows only fill in the template and every row of the matched files is returned.
+
+    >>> FileConnector("data/{start:%Y-%m-%d}.csv").with_base_dir("/etc/dw").path
+    '/etc/dw/data/{start:%Y-%m-%d}.csv'
+    >>> FileConnector("x.csv", format="xls")
+    Traceback (most recent call last):
+    ...
+    ValueError: format: must be one of auto, csv, parquet, jsonl, got 'xls'
+    """
+
+    name: ClassVar[str] = "file"
+
+    path: str
+    format: str = "auto"
+    timestamp_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.path, Path):
+            object.__setattr__(self, "path", str(self.path))
+        if not isinstance(self.path, str) or not self.path.strip():
+            raise ValueError(f"path: must be a non-empty file path or glob, got {self.path!r}")
+        _check_template(self.path)
+        if self.format not in FORMATS:
+            raise ValueError(f"format: must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.timestamp_column is not None and (
+                not isinstance(self.timestamp_column, str) or not self.timestamp_column):
+            raise ValueError(f"timestamp_column: must be a column name, got {self.timestamp_column!r}")
+
+    def with_base_dir(self, base: str | Path) -> FileConnector:
+        """A copy whose relative ``path`` is taken relative to ``base`` (a config file's folder).
+
+        The base is escaped, so brackets or braces in a folder name are not read as glob or
+        template syntax.
+        """
+        path = os.path.expanduser(self.path)
+        if os.path.isabs(path):
+            return self if path == self.path else replace(self, path=path)
+        prefix = glob.escape(os.path.abspath(os.path.expanduser(str(base))))
+        prefix = prefix.replace("{", "{{").replace("}", "}}")
+        return replace(self, path=os.path.join(prefix, path))
+
+    def fetch(self, window: Window | None, columns: Sequence[str]) -> pd.DataFrame:
+        """The requested columns that exist (plus ``timestamp_column``), rows cut to ``window``.
+
+        Columns asked for but absent from every file are simply missing from the frame.
+        """
+        wanted = requested_columns(columns, self.timestamp_column)
+        matched, kept = self._files(window)
+        if kept:
+            frames = [self._read(path, wanted, window) for path in kept]
+        else:  # every file lies outside the window: an empty frame that still has the columns
+            frames = [self._read(matched[0], wanted, window, head=True)]
+        present = {c for frame in frames for c in frame.columns}
+        nonempty = [frame for frame in frames if len(frame)] or frames[:1]
+        result = nonempty[0] if len(nonempty) == 1 else pd.concat(nonempty, ignore_index=True)
+        return result.reindex(columns=[c for c in wanted if c in present])
+
+    def version(self, window: Window | None) -> str:
+        """SHA-256 over the files ``fetch(window)`` reads (path, mtime, size) and the settings."""
+        _, kept = self._files(window)
+        stats = []
+        for path in kept:
+            st = os.stat(path)
+            stats.append([path, st.st_mtime_ns, st.st_size])
+        key = {
+            "connector": self.name,
+            "files": stats,
+            "format": self.format,
+            "timestamp_column": self.timestamp_column,
+            "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def _pattern(self, window: Window | None) -> str:
+        if window is not None:
+            return os.path.expanduser(self.path.format(start=window.start, end=window.end))
+        parts: list[str] = []
+        for literal, field_name, _, _ in string.Formatter().parse(self.path):
+            if literal:
+                parts.append(literal)
+            if field_name is not None and (not parts or parts[-1] != "*"):
+                parts.append("*")
+        return os.path.expanduser("".join(parts))
+
+    def _files(self, window: Window | None) -> tuple[list[str], list[str]]:
+        """(every matched file, those not pruned by their partition folder), both sorted."""
+        pattern = self._pattern(window)
+        files: list[str] = []
+        for match in glob.glob(pattern, recursive=True):
+            files.extend(_walk(match) if os.path.isdir(match) else [match])
+        files = sorted(set(files))
+        if not files:
+            shown = f"{pattern!r}" if pattern == self.path else f"{pattern!r} (path {self.path!r})"
+            raise ConnectorError(f"file connector: no file matches {shown}")
+        if window is None or self.timestamp_column is None:
+            return files, files
+        return files, [path for path in files if not _outside(path, window)]
+
+    def _read(self, path: str, wanted: list[str], window: Window | None, *,
+              head: bool = False) -> pd.DataFrame:
+        fmt = self.format if self.format != "auto" else detect_format(path)
+        if fmt is None:
+            raise ConnectorError(
+                f"file connector: cannot tell the format of {path} from its suffix; "
+                f"set format to one of {', '.join(FORMATS[1:])}")
+        try:
+            frame = _READERS[fmt](path, wanted, self.timestamp_column, head)
+        except _READ_ERRORS as exc:
+            raise ConnectorError(f"file connector: cannot read {path} as {fmt}: {_one_line(exc)}") from exc
+        ts = self.timestamp_column
+        if ts is None:
+            return frame
+        if ts not in frame.columns:
+            if window is not None:
+                raise DataError(f"file connector: {path}: timestamp column {ts!r} not found")
+            return frame
+        frame[ts] = utc_timestamps(frame[ts], where=f"file connector: {path}: column {ts!r}")
+        return cut_window(frame, ts, window) if window is not None else frame
+
+
+def _read_parquet(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
+    """Only the wanted columns' chunks are read and decoded; the others are never touched."""
+    with pq.ParquetFile(path) as parquet:
+        names = set(parquet.schema_arrow.names)
+        keep = [c for c in wanted if c in names]
+        table = parquet.schema_arrow.empty_table().select(keep) if head else parquet.read(columns=keep)
+    return table.to_pandas()
+
+
+def _read_csv(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
+    wanted_set = set(wanted)
+    options: dict[str, Any] = {"low_memory": False, "nrows": 0 if head else None}
+    try:
+        frame = pd.read_csv(path, usecols=lambda c: c in wanted_set,
+                            dtype={ts: "str"} if ts else None, **options)
+    except pd.errors.EmptyDataError:  # a zero-byte file: no rows, no columns
+        return pd.DataFrame()
+    if frame.shape[1] == 0 and not head:  # none of the columns exist: keep the row count
+        rows = len(pd.read_csv(path, usecols=[0], **options))
+        return pd.DataFrame(index=pd.RangeIndex(rows))
+    return frame
+
+
+def _read_jsonl(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
+    opener = _OPENERS.get(Path(path).suffix.lower(), open)
+    rows: list[dict[str, Any]] = []
+    present: set[str] = set()
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"line {number}: {exc.msg} (expected one JSON object per line)") from exc
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
+            row = {c: record[c] for c in wanted if c in record}
+            present.update(row)
+            rows.append(row)
+            if head:
+                break
+    keep = [c for c in wanted if c in present]
+    if not keep:
+        return pd.DataFrame(index=pd.RangeIndex(0 if head else len(rows)))
+    frame = pd.DataFrame(rows, columns=keep)
+    return frame.iloc[:0] if head else frame
+
+
+_READERS: dict[str, Callable[[str, list[str], str | None, bool], pd.DataFrame]] = {
+    "csv": _read_csv, "parquet": _read_parquet, "jsonl": _read_jsonl,
+}
+
+
+def requested_columns(columns: Sequence[str], timestamp_column: str | None) -> list[str]:
+    """``columns`` once each, in order, then ``timestamp_column``: what a connector reads.
+
+    >>> requested_columns(["a", "b", "a"], "ts")
+    ['a', 'b', 'ts']
+    """
+    if isinstance(columns, str):
+        raise TypeError(f"columns: expected a list of column names, got the string {columns!r}")
+    names: Iterable[str] = list(columns) + ([timestamp_column] if timestamp_column else [])
+    return list(dict.fromkeys(names))
+
+
+def _walk(folder: str) -> list[str]:
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        found.extend(os.path.join(root, n) for n in names if not n.startswith((".", "_")))
+    return found
+
+
+def _partition_day(path: str) -> date | None:
+    """The day of the innermost ``dt=``/``date=`` folder in ``path``, if any."""
+    for part in reversed(Path(path).parts[:-1]):
+        match = _PARTITION.match(part)
+        if match:
+            try:
+                return date.fromisoformat(match.group(1))
+            except ValueError:
+                return None
+    return None
+
+
+def _outside(path: str, window: Window) -> bool:
+    day = _partition_day(path)
+    if day is None:
+        return False
+    first = datetime.combine(day, time(), tzinfo=timezone.utc) - _PARTITION_SLACK
+    last = first + timedelta(days=1) + 2 * _PARTITION_SLACK
+    return last <= window.start or first >= window.end
+
+
+def _check_template(path: str) -> None:
+    hint = "only {start:...} and {end:...} are filled in; write {{ and }} for literal braces"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(path) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"path: {exc} in {path!r} ({hint})") from None
+    for field_name in fields:
+        if re.split(r"[.\[]", field_name, maxsplit=1)[0] not in ("start", "end"):
+            raise ValueError(f"path: unknown field {{{field_name}}} in {path!r} ({hint})")
+    sample = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    try:
+        path.format(start=sample, end=sample)
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"path: cannot fill in {path!r}: {exc}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

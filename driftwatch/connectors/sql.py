@@ -1,0 +1,297 @@
+"""Read a table, or the result of a query, from any database SQLAlchemy can reach.
+
+The URL is a ``Secret``: the connector's repr shows ``***`` and every error names the database by
+its redacted URL (``postgresql+psycopg://app:***@db/prod``), so a log line never carries the
+password. Identifiers are quoted by SQLAlchemy and values are bound, never formatted into SQL.
+
+Engines are created on first use, one per URL, and shared by every connector in the process:
+constructing a connector (e.g. while validating a config) opens no connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from ..errors import ConnectorError, DataError
+from ..model import Window
+from ..secrets import Secret, redact_url
+from .file import cut_window, requested_columns, utc_timestamps
+
+__all__ = ["SqlConnector", "dispose_engines"]
+
+_LOCK = threading.Lock()
+_ENGINES: dict[str, Engine] = {}
+_COLUMNS: dict[tuple[str, str | None, str], dict[str, TypeEngine[Any]]] = {}
+
+# Bounds bound to :window_start / :window_end when fetch() is given no window ("all rows").
+_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget cached engines and table columns.
+
+    For shutdown and tests; the next ``fetch`` creates a fresh engine.
+    """
+    with _LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+        _COLUMNS.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class SqlConnector:
+    """A table (``table`` [+ ``db_schema``]) or a query (``query``) behind a SQLAlchemy ``url``.
+
+    With ``table`` and ``timestamp_column``, a window becomes
+    ``WHERE ts >= :start AND ts < :end``. On SQLite, and for text columns elsewhere, the SQL
+    filter is a day wider on each side (text compares as text, and ISO strings may carry
+    offsets) and the exact cut is made after parsing the timestamps. Naive timestamps are UTC.
+
+    With ``query``, the text may use ``:window_start`` and ``:window_end``; they are bound only
+    if it does: tz-aware UTC datetimes, or on SQLite UTC text ``YYYY-MM-DD HH:MM:SS[.ffffff]``
+    (compare with ``datetime(ts)``); without a window they span all time. With
+    ``timestamp_column`` the rows are cut to the window again after reading, so a query needs no
+    window filter of its own to be correct (only to be fast).
+
+    Without ``timestamp_column`` windows are ignored: every row of the table or query is returned.
+    On PostgreSQL the session time zone is set to UTC, so ``timestamp`` columns read as UTC.
+
+    >>> c = SqlConnector("postgresql+psycopg://app:hunter2@db/prod", table="events")
+    >>> c
+    SqlConnector(url=***, table='events', query=None, timestamp_column=None, db_schema=None)
+    >>> SqlConnector("sqlite:///x.db", table="t", query="select 1")
+    Traceback (most recent call last):
+    ...
+    ValueError: table: set either table or query, not both
+    """
+
+    name: ClassVar[str] = "sql"
+
+    url: Secret | str
+    table: str | None = None
+    query: str | None = None
+    timestamp_column: str | None = None
+    db_schema: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.url, str):
+            object.__setattr__(self, "url", Secret(self.url))
+        if not isinstance(self.url, Secret) or not self.url.reveal().strip():
+            raise ValueError("url: must be a database URL such as postgresql+psycopg://user@host/db")
+        try:
+            make_url(self.url.reveal())
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"url: not a SQLAlchemy database URL: {redact_url(self.url)!r}") from None
+        if self.table is not None and self.query is not None:
+            raise ValueError("table: set either table or query, not both")
+        if self.table is None and self.query is None:
+            raise ValueError("table: set either table or query")
+        for key in ("table", "query", "timestamp_column", "db_schema"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{key}: must be a non-empty string, got {value!r}")
+        if self.db_schema is not None and self.query is not None:
+            raise ValueError("db_schema: only applies to table; qualify the names inside query instead")
+
+    @property
+    def redacted_url(self) -> str:
+        """The URL with its password shown as ``***``, for messages."""
+        return redact_url(self._url())
+
+    def with_base_dir(self, base: str | Path) -> SqlConnector:
+        """A copy whose relative SQLite file path is taken relative to ``base`` (a config's folder).
+
+        >>> SqlConnector("sqlite:///data/app.db", table="t").with_base_dir("/etc/dw").redacted_url
+        'sqlite:////etc/dw/data/app.db'
+        """
+        url = make_url(self._url())
+        database = url.database
+        if (not url.drivername.startswith("sqlite") or not database or database == ":memory:"
+                or database.startswith("file:") or os.path.isabs(database)):
+            return self
+        absolute = os.path.join(os.path.abspath(os.path.expanduser(str(base))), database)
+        return replace(self, url=Secret(url.set(database=absolute).render_as_string(hide_password=False)))
+
+    def fetch(self, window: Window | None, columns: Sequence[str]) -> pd.DataFrame:
+        """The requested columns that exist (plus ``timestamp_column``), rows cut to ``window``.
+
+        Columns asked for but absent from the table or query result are missing from the frame.
+        """
+        wanted = requested_columns(columns, self.timestamp_column)
+        try:
+            engine = _engine(self._url())
+            with engine.connect() as conn:
+                if self.table is not None:
+                    frame = self._fetch_table(engine, conn, window, wanted)
+                else:
+                    frame = self._fetch_query(conn, window, wanted)
+        except NoSuchTableError:
+            raise ConnectorError(f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
+        except (SQLAlchemyError, ImportError, pd.errors.DatabaseError) as exc:
+            self._forget_columns()
+            raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
+        ts = self.timestamp_column
+        if ts is None or ts not in frame.columns:
+            return frame
+        frame[ts] = utc_timestamps(frame[ts], where=f"sql connector {self.redacted_url}: column {ts!r}")
+        return cut_window(frame, ts, window) if window is not None else frame
+
+    def version(self, window: Window | None) -> str:
+        """SHA-256 over the redacted URL, table or query, schema, timestamp column and window.
+
+        It changes when the configuration or window changes, not when rows change: reading a
+        table's contents to fingerprint it would cost as much as fetching it. A reference should
+        therefore be a table or window whose rows no longer change.
+        """
+        key = {
+            "connector": self.name,
+            "url": self.redacted_url,
+            "table": self.table,
+            "query": self.query,
+            "db_schema": self.db_schema,
+            "timestamp_column": self.timestamp_column,
+            "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def _fetch_table(self, engine: Engine, conn: Connection, window: Window | None,
+                     wanted: list[str]) -> pd.DataFrame:
+        assert self.table is not None
+        types = self._columns(conn, refresh=False)
+        if any(c not in types for c in wanted):  # a column may have been added since we looked
+            types = self._columns(conn, refresh=True)
+        keep = [c for c in wanted if c in types]
+        source = sa.table(self.table, schema=self.db_schema)
+        conditions: list[ColumnElement[bool]] = []
+        ts = self.timestamp_column
+        if window is not None and ts is not None:
+            if ts not in types:
+                raise DataError(f"sql connector {self.redacted_url}: table {self._qualified()!r} "
+                                f"has no timestamp column {ts!r}")
+            conditions = self._window_conditions(ts, types[ts], engine.dialect.name, window)
+        if not keep:  # nothing to select: keep the row count only
+            rows = conn.execute(sa.select(sa.func.count()).select_from(source).where(*conditions)).scalar_one()
+            return pd.DataFrame(index=pd.RangeIndex(int(rows)))
+        stmt = sa.select(*[sa.column(c) for c in keep]).select_from(source).where(*conditions)
+        return pd.read_sql(stmt, conn)
+
+    def _window_conditions(self, ts: str, coltype: TypeEngine[Any], dialect: str,
+                           window: Window) -> list[ColumnElement[bool]]:
+        column = sa.column(ts)
+        if dialect != "sqlite" and isinstance(coltype, sa.DateTime):
+            aware = bool(getattr(coltype, "timezone", False))
+            start, end = (window.start, window.end) if aware else (_naive(window.start), _naive(window.end))
+            return [column >= sa.bindparam("window_start", start), column < sa.bindparam("window_end", end)]
+        if dialect != "sqlite" and isinstance(coltype, sa.Date):
+            return [column >= sa.bindparam("window_start", _naive(window.start)),
+                    column < sa.bindparam("window_end", _naive(window.end))]
+        if dialect == "sqlite" or isinstance(coltype, sa.String):
+            # ISO text: a coarse filter on the date prefix; the exact cut follows after parsing.
+            low = (window.start.date() - timedelta(days=1)).isoformat()
+            high = (window.end.date() + timedelta(days=2)).isoformat()
+            return [column >= sa.bindparam("window_start", low), column < sa.bindparam("window_end", high)]
+        if isinstance(coltype, (sa.Integer, sa.Float, sa.Numeric, sa.Boolean)):
+            raise DataError(f"sql connector {self.redacted_url}: column {ts!r} has type {coltype}, "
+                            "expected a date/time column or ISO 8601 text")
+        return []  # an unknown type: filter after reading only
+
+    def _fetch_query(self, conn: Connection, window: Window | None, wanted: list[str]) -> pd.DataFrame:
+        assert self.query is not None
+        clause = sa.text(self.query)
+        mentioned = set(clause.compile().params)
+        sqlite = conn.dialect.name == "sqlite"
+        bounds = {"window_start": window.start if window else _EARLIEST,
+                  "window_end": window.end if window else _LATEST}
+        params = {k: (_sqlite_text(v) if sqlite else v) for k, v in bounds.items() if k in mentioned}
+        frame = pd.read_sql(clause, conn, params=params or None)
+        keep = [c for c in wanted if c in frame.columns]
+        return frame[keep] if keep else pd.DataFrame(index=pd.RangeIndex(len(frame)))
+
+    def _columns(self, conn: Connection, *, refresh: bool) -> dict[str, TypeEngine[Any]]:
+        assert self.table is not None
+        key = (self._url(), self.db_schema, self.table)
+        with _LOCK:
+            cached = None if refresh else _COLUMNS.get(key)
+        if cached is not None:
+            return cached
+        found = {col["name"]: col["type"] for col in sa.inspect(conn).get_columns(self.table, schema=self.db_schema)}
+        with _LOCK:
+            _COLUMNS[key] = found
+        return found
+
+    def _forget_columns(self) -> None:
+        if self.table is not None:
+            with _LOCK:
+                _COLUMNS.pop((self._url(), self.db_schema, self.table), None)
+
+    def _url(self) -> str:
+        assert isinstance(self.url, Secret)
+        return self.url.reveal()
+
+    def _qualified(self) -> str:
+        return f"{self.db_schema}.{self.table}" if self.db_schema else str(self.table)
+
+    def _reason(self, exc: BaseException) -> str:
+        """One line from the driver's message, with anything secret removed."""
+        if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ is not None:
+            exc = exc.__cause__  # pandas wraps the SQLAlchemy error and repeats the whole query
+        orig = getattr(exc, "orig", None)
+        text = str(orig if isinstance(orig, BaseException) else exc)
+        if not isinstance(orig, BaseException):
+            text = text.split("\n(Background on this error")[0]
+        text = " ".join(text.split()) or type(exc).__name__
+        raw = self._url()
+        secrets = [raw, make_url(raw).password or ""]
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
+        return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _engine(url: str) -> Engine:
+    with _LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+            if engine.dialect.name == "postgresql":
+                sa.event.listen(engine, "connect", _utc_session)
+            _ENGINES[url] = engine
+    return engine
+
+
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    """Make the PostgreSQL session UTC, so naive ``timestamp`` values compare and read as UTC."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _sqlite_text(value: datetime) -> str:
+    return _naive(value).isoformat(sep=" ")
