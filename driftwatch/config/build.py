@@ -175,7 +175,8 @@ class _Builder:
             rolling = table["rolling"]
             ok = True
             if isinstance(rolling, bool) or not isinstance(rolling, int) or rolling < 1:
-                got = repr(rolling) if isinstance(rolling, (int, float)) else toml_type(rolling)
+                numeric = isinstance(rolling, (int, float)) and not isinstance(rolling, bool)
+                got = repr(rolling) if numeric else toml_type(rolling)
                 self.problems.add(join(path, "rolling"), f"must be an integer >= 1, got {got}")
                 ok = False
             for key in table:
