@@ -95,10 +95,9 @@ def start_run(engine: Engine, monitor: str, window: Window, *, owner: str, rerun
             attempt = int(latest or 0) + 1
         try:
             with engine.begin() as conn:
-                inserted = conn.execute(insert(t).values(
+                return int(conn.execute(insert(t).values(
                     monitor=monitor, window_start=window.start, window_end=window.end, attempt=attempt,
-                    status="running", owner=owner, started_at=now()))
-                return int(inserted.inserted_primary_key[0])
+                    status="running", owner=owner, started_at=now()).returning(t.c.id)).scalar_one())
         except IntegrityError:
             # Only a lost race on the claim is expected; anything else must not be swallowed.
             with engine.connect() as conn:

@@ -83,10 +83,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError(
                 f"UTCDateTime: naive datetime {value.isoformat()} has no time zone; pass an aware datetime")
-        value = value.astimezone(timezone.utc)
+        moment = value.astimezone(timezone.utc)
         if dialect.name == "postgresql":
-            return value
-        return value.replace(tzinfo=None)
+            return moment
+        return moment.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy
+from sqlalchemy.exc import IntegrityError
 
 from driftwatch.errors import ConfigError
 from driftwatch.store import Store
 from driftwatch.store.engine import create_engine
+from driftwatch.store.results import insert_results
 
 
 def test_sqlite_pragmas_on_every_fresh_connection(tmp_path: Path) -> None:
@@ -25,13 +28,10 @@ def test_sqlite_pragmas_on_every_fresh_connection(tmp_path: Path) -> None:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_sqlite_foreign_keys_are_enforced(tmp_path: Path, make_result, days) -> None:
-    with Store(f"sqlite:///{tmp_path / 'dw.db'}") as store:
-        store.create_all()
-        from driftwatch.store.results import insert_results
-        from sqlalchemy.exc import IntegrityError
-        with pytest.raises(IntegrityError), store.engine.begin() as conn:
-            insert_results(conn, 12345, [make_result(days[0])])  # no run 12345
+def test_foreign_keys_are_enforced(store: Store, make_result, days) -> None:
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        insert_results(conn, 12345, [make_result(days[0])])  # there is no run 12345
+    assert store.results() == []
 
 
 def test_postgres_engine_pings_before_use(postgres_url: str) -> None:
@@ -43,6 +43,24 @@ def test_postgres_engine_pings_before_use(postgres_url: str) -> None:
             # The fixture's isolation and non-UTC session time zone are really in effect.
             assert conn.exec_driver_sql("SELECT current_schema()").scalar().startswith("dw_test_")
             assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "Asia/Kolkata"
+
+
+def test_postgres_connection_killed_between_uses_is_replaced(postgres_url: str, days) -> None:
+    """R34: a dropped connection (server restart, proxy timeout) costs a ping, not a failed call."""
+    with Store(postgres_url) as store:
+        store.create_all()
+        with store.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        admin = sqlalchemy.create_engine(os.environ["DRIFTWATCH_TEST_POSTGRES_URL"])
+        try:
+            with admin.begin() as conn:
+                assert conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        finally:
+            admin.dispose()
+        run_id = store.start_run("churn", days[0], owner="t")  # the pooled connection is dead
+        assert run_id is not None and store.run(run_id) is not None
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
 
 
 def test_postgresql_scheme_uses_psycopg3() -> None:
