@@ -86,6 +86,8 @@ def interpolate(data: Any, environ: Mapping[str, str], problems: Problems, path:
         value, found, used = interpolate_string(data, environ)
         for message in found:
             problems.add(path, message)
+        if found:
+            problems.settled.add(path)
         if is_secret_key(path):
             problems.add_secrets(used)
         return value

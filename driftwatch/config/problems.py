@@ -217,10 +217,24 @@ class Problems:
     secrets: set[str] = field(default_factory=set)
     items: list[tuple[str, str]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
+    #: Paths whose value is already known to be wrong (a failed ``${VAR}``): later problems about
+    #: them would only repeat the first one, so they are dropped.
+    settled: set[str] = field(default_factory=set)
 
-    def add(self, path: str, message: str) -> None:
-        """Record ``message`` about the value at ``path`` (``""`` for the file as a whole)."""
+    def add(self, path: str, message: str, *, settle: bool = False) -> None:
+        """Record ``message`` about the value at ``path`` (``""`` for the file as a whole).
+
+        ``settle`` marks the value as reported: further problems at ``path`` or below it are
+        consequences of this one and are not recorded.
+        """
+        probe = path
+        while probe:
+            if probe in self.settled:
+                return
+            probe = _parent(probe)
         self.items.append((path, message))
+        if settle:
+            self.settled.add(path)
 
     def add_line(self, line: str) -> None:
         """Record a line that is already formatted (a TOML syntax error, an unreadable file)."""
