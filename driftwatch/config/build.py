@@ -59,11 +59,12 @@ def resolve_sqlite_url(url: str, base: Path) -> str:
 
 def _registries(connectors: PluginRegistry | None,
                 detectors: PluginRegistry | None) -> tuple[PluginRegistry, PluginRegistry]:
-    if connectors is None:
-        from ..connectors import REGISTRY as connectors
-    if detectors is None:
-        from ..detectors import REGISTRY as detectors
-    return connectors, detectors
+    # Imported here, not at the top: reading a config must not need every plugin family loaded.
+    from ..connectors import REGISTRY as CONNECTORS
+    from ..detectors import REGISTRY as DETECTORS
+
+    return (CONNECTORS if connectors is None else connectors,
+            DETECTORS if detectors is None else detectors)
 
 
 class _Builder:
@@ -75,8 +76,9 @@ class _Builder:
         self._detectors = detectors
 
     def registries(self) -> tuple[PluginRegistry, PluginRegistry]:
-        self._connectors, self._detectors = _registries(self._connectors, self._detectors)
-        return self._connectors, self._detectors
+        connectors, detectors = _registries(self._connectors, self._detectors)
+        self._connectors, self._detectors = connectors, detectors
+        return connectors, detectors
 
     # -- [store] -----------------------------------------------------------------------------
     def store(self, table: object) -> StoreSettings | None:

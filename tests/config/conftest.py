@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -47,6 +48,7 @@ class FakeConnector:
     location: str
     token: Secret | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    dsn: str | None = field(default=None, repr=False)
     base: str | None = None
 
     def __post_init__(self) -> None:
@@ -61,6 +63,9 @@ class FakeConnector:
             raise RuntimeError("boom")
         if self.location == "vague":
             raise ValueError("something is off")
+        if self.location == "login":
+            # A careless plugin that echoes a password it took out of a URL.
+            raise ValueError(f"location: login refused for password {urlsplit(self.dsn or '').password}")
 
     def with_base_dir(self, base: str | Path) -> FakeConnector:
         return replace(self, base=str(base))
