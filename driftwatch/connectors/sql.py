@@ -99,7 +99,9 @@ class SqlConnector:
         try:
             make_url(self.url.reveal())
         except (ArgumentError, ValueError) as exc:
-            raise ValueError(f"url: not a SQLAlchemy database URL: {redact_url(self.url)!r}") from None
+            # not echoed: an unparseable URL cannot be redacted reliably
+            raise ValueError("url: not a SQLAlchemy database URL "
+                             "(expected dialect+driver://user:password@host:port/database)") from None
         if self.table is not None and self.query is not None:
             raise ValueError("table: set either table or query, not both")
         if self.table is None and self.query is None:
