@@ -105,13 +105,13 @@ class _Builder:
         out: list[MonitorSettings] = []
         for i, table in enumerate(value):
             path = join("monitors", i)
-            monitor = self.monitor(table, path)
             name = table.get("name") if isinstance(table, Mapping) else None
             if isinstance(name, str):
                 if name in seen:
                     self.problems.add(join(path, "name"),
                                       f"duplicate monitor name {name!r} (also monitors[{seen[name]}])")
                 seen.setdefault(name, i)
+            monitor = self.monitor(table, path)
             if monitor is not None:
                 out.append(monitor)
         return tuple(out)

@@ -279,7 +279,7 @@ def test_many_problems_reported_in_one_call(write) -> None:
         f"{path}:9: monitors[0].window: invalid duration 'soon' (expected e.g. 30s, 15m, 1h, 7d, 2w)",
         f"{path}:10: monitors[0].current.type: unknown type 'ftp' (valid: file, sql)",
         f"{path}:11: monitors[0].reference.rolling: must be an integer >= 1, got -2",
+        f"{path}:14: monitors[1].name: duplicate monitor name 'a' (also monitors[0])",
         f"{path}:16: monitors[1].current.format: must be one of auto, csv, parquet, jsonl, got 'xls'",
         f"{path}:20: monitors[1].detectors[0].alpha: must be in (0, 1), got 2",
-        f"{path}:14: monitors[1].name: duplicate monitor name 'a' (also monitors[0])",
     ]
