@@ -13,7 +13,7 @@ from datetime import datetime
 
 from .model import Result
 
-COLUMNS = ("monitor", "window", "feature", "method", "value", "threshold", "status")
+COLUMNS = ("monitor", "window", "feature", "method", "value", "p_value", "threshold", "status")
 
 
 def json_lines(results: Iterable[Result]) -> str:
@@ -43,18 +43,19 @@ def shown(results: Iterable[Result], *, everything: bool = False) -> list[Result
 
 
 def table(results: Sequence[Result]) -> str:
-    """A plain aligned text table.
+    """A plain aligned text table. For p-value methods the threshold is alpha and the
+    decision is on the (corrected) p-value, not on the statistic in ``value``.
 
     >>> from datetime import timezone
     >>> r = Result("m", 1, datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc),
     ...            "drift", "age", "ks", 0.25, 0.001, 0.05, "alert")
     >>> print(table([r]))
-    monitor  window      feature  method  value  threshold  status
-    m        2026-11-01  age      ks      0.25   0.05       alert
+    monitor  window      feature  method  value  p_value  threshold  status
+    m        2026-11-01  age      ks      0.25   0.001    0.05       alert
     """
     rows = [COLUMNS] + [
         (r.monitor, _window(r.window_start, r.window_end), r.feature or "(data set)", r.metric,
-         _number(r.value), _number(r.threshold), r.status)
+         _number(r.value), _number(r.p_value), _number(r.threshold), r.status)
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]

@@ -1,6 +1,6 @@
 """Seeded demo data: a credit model's reference set and daily production windows.
 
-Days 1-2 look like the reference. From day 3 on, ``income`` shifts up by about 25%, the
+Days 1-2 look like the reference. From day 3 on, ``income`` shifts up by about 40%, the
 ``region`` mix moves towards "south" and a new region "islands" appears, and ``employment``
 loses values (missing share up by about 15 points). The other columns stay put, so a good
 monitor flags exactly those three columns.
@@ -44,7 +44,7 @@ def _frame(rng: np.random.Generator, n: int, start: datetime, span: timedelta, d
     return pd.DataFrame({
         "ts": pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"),
         "age": rng.normal(42, 12, n).clip(18, 90).round(),
-        "income": rng.lognormal(10.8 + 0.25 * drift, 0.5, n).round(2),
+        "income": rng.lognormal(10.8 + 0.35 * drift, 0.5, n).round(2),
         "credit_score": rng.normal(680, 60, n).clip(300, 850).round(),
         "loan_amount": rng.gamma(2.0, 7500, n).round(2),
         "num_accounts": rng.poisson(3, n).clip(0, 12),
