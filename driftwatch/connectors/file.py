@@ -326,7 +326,7 @@ def requested_columns(columns: Sequence[str], timestamp_column: str | None) -> l
 
 
 def _walk(folder: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
         found.extend(os.path.join(root, n) for n in names if not n.startswith((".", "_")))

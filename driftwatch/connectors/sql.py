@@ -146,7 +146,8 @@ class SqlConnector:
                 else:
                     frame = self._fetch_query(conn, window, wanted)
         except NoSuchTableError:
-            raise ConnectorError(f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
+            raise ConnectorError(
+                f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
         except (SQLAlchemyError, ImportError, pd.errors.DatabaseError) as exc:
             self._forget_columns()
             raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
@@ -192,12 +193,12 @@ class SqlConnector:
         if not keep:  # nothing to select: keep the row count only
             rows = conn.execute(sa.select(sa.func.count()).select_from(source).where(*conditions)).scalar_one()
             return pd.DataFrame(index=pd.RangeIndex(int(rows)))
-        stmt = sa.select(*[sa.column(c) for c in keep]).select_from(source).where(*conditions)
-        return pd.read_sql(stmt, conn)
+        selected: list[sa.ColumnClause[Any]] = [sa.column(c) for c in keep]
+        return pd.read_sql(sa.select(*selected).select_from(source).where(*conditions), conn)
 
     def _window_conditions(self, ts: str, coltype: TypeEngine[Any], dialect: str,
                            window: Window) -> list[ColumnElement[bool]]:
-        column = sa.column(ts)
+        column: sa.ColumnClause[Any] = sa.column(ts)
         if dialect != "sqlite" and isinstance(coltype, sa.DateTime):
             aware = bool(getattr(coltype, "timezone", False))
             start, end = (window.start, window.end) if aware else (_naive(window.start), _naive(window.end))
@@ -234,7 +235,8 @@ class SqlConnector:
             cached = None if refresh else _COLUMNS.get(key)
         if cached is not None:
             return cached
-        found = {col["name"]: col["type"] for col in sa.inspect(conn).get_columns(self.table, schema=self.db_schema)}
+        reflected = sa.inspect(conn).get_columns(self.table, schema=self.db_schema)
+        found = {col["name"]: col["type"] for col in reflected}
         with _LOCK:
             _COLUMNS[key] = found
         return found

@@ -48,10 +48,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def make_table(db_url: str) -> Iterator[MakeTable]:
-    """``make_table(frame, name=None, schema=None, dtype=None) -> name``: a table dropped afterwards."""
-    engine = sa.create_engine(db_url)
+def _table_maker(url: str) -> tuple[MakeTable, Callable[[], None]]:
+    engine = sa.create_engine(url)
     created: list[tuple[str, str | None]] = []
 
     def make(frame: pd.DataFrame, name: str | None = None, *, schema: str | None = None,
@@ -62,11 +60,29 @@ def make_table(db_url: str) -> Iterator[MakeTable]:
         created.append((name, schema))
         return name
 
+    def drop_all() -> None:
+        with engine.begin() as conn:
+            for name, schema in created:
+                conn.execute(sa.schema.DropTable(sa.table(name, schema=schema), if_exists=True))
+        engine.dispose()
+
+    return make, drop_all
+
+
+@pytest.fixture
+def make_table(db_url: str) -> Iterator[MakeTable]:
+    """``make_table(frame, name=None, schema=None, dtype=None) -> name`` in ``db_url``, dropped afterwards."""
+    make, drop_all = _table_maker(db_url)
     yield make
-    with engine.begin() as conn:
-        for name, schema in created:
-            conn.execute(sa.schema.DropTable(sa.table(name, schema=schema), if_exists=True))
-    engine.dispose()
+    drop_all()
+
+
+@pytest.fixture
+def make_pg_table(pg_url: str) -> Iterator[MakeTable]:
+    """Like ``make_table``, on PostgreSQL only."""
+    make, drop_all = _table_maker(pg_url)
+    yield make
+    drop_all()
 
 
 @pytest.fixture
