@@ -27,6 +27,10 @@ class ConnectorError(DriftwatchError):
     """A connector could not read its source (missing file, unreachable database)."""
 
 
+class StoreError(DriftwatchError):
+    """The results store could not be reached or written (the URL shown without password)."""
+
+
 class DeliveryError(DriftwatchError):
     """A channel could not deliver a message; ``retry_after`` is a hint in seconds."""
 

@@ -27,13 +27,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
 
+import sqlalchemy
 from sqlalchemy import Engine
 
+from ..errors import StoreError
 from ..model import Result, Window
+from ..secrets import redact_url
 from . import profiles as _profiles
 from . import results as _results
 from . import runs as _runs
-from .engine import create_engine, redact
+from .engine import create_engine
 from .runs import RunRecord, RunStateError
 from .tables import metadata
 
@@ -61,11 +64,20 @@ class Store:
         return cls(url, clock=clock)
 
     def __repr__(self) -> str:
-        return f"Store({redact(self.engine.url.render_as_string(hide_password=True))!r})"
+        return f"Store({redact_url(self.engine.url.render_as_string(hide_password=True))!r})"
 
     def create_all(self) -> None:
-        """Create the tables that are missing; existing ones are left as they are."""
-        metadata.create_all(self.engine, checkfirst=True)
+        """Create the tables that are missing; existing ones are left as they are.
+
+        This is the first statement a command sends, so an unreachable database is reported
+        here as one ``StoreError`` line naming the (password-free) URL.
+        """
+        try:
+            metadata.create_all(self.engine, checkfirst=True)
+        except sqlalchemy.exc.DBAPIError as exc:
+            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+            raise StoreError(f"store.url {redact_url(self.engine.url.render_as_string(hide_password=True))}: "
+                             f"cannot use the database: {reason}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection. The store reconnects if used again."""

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..errors import ConfigError
+from ..secrets import redact_url
 
 #: Run on every new SQLite connection, in this order. ``foreign_keys`` must be set outside a
 #: transaction, which a fresh connection is.
@@ -47,18 +48,6 @@ _PASSWORD_IN_URL = re.compile(r"^(?P<head>[^:/?#]*://[^:/?#@]*:)(?P<password>[^/
 _PASSWORD_IN_QUERY = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&]*)", re.IGNORECASE)
 
 
-def redact(url: str) -> str:
-    """The URL as text with its password (also a ``?password=`` parameter) replaced by ``***``.
-
-    >>> redact("postgresql+psycopg://dw:s3cr%40t@db:5432/drift")
-    'postgresql+psycopg://dw:***@db:5432/drift'
-    >>> redact("postgresql://db/drift?user=dw&password=s3cret")
-    'postgresql://db/drift?user=dw&password=***'
-    """
-    url = _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***@", url)
-    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m.group('head')}***", url)
-
-
 def _config_error(reason: str, raw: str, *, show_url: bool = True) -> ConfigError:
     """A ``store.url`` error showing the URL with its password hidden.
 
@@ -67,7 +56,7 @@ def _config_error(reason: str, raw: str, *, show_url: bool = True) -> ConfigErro
     """
     message = f"store.url: {reason}"
     if show_url:
-        message += f" ({redact(raw)})"
+        message += f" ({redact_url(raw)})"
     secrets: set[str] = set()
     for pattern in (_PASSWORD_IN_URL, _PASSWORD_IN_QUERY):
         for match in pattern.finditer(raw):
