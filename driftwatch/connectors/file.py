@@ -34,7 +34,8 @@ from ..errors import ConnectorError, DataError
 from ..model import Window
 
 __all__ = [
-    "FORMATS", "FileConnector", "cut_window", "detect_format", "requested_columns", "utc_timestamps",
+    "FORMATS", "FileConnector", "cut_window", "detect_format", "present_columns", "requested_columns",
+    "utc_timestamps",
 ]
 
 #: Values of ``format``; ``auto`` picks one by file suffix.
@@ -180,10 +181,11 @@ class FileConnector:
         prefix = prefix.replace("{", "{{").replace("}", "}}")
         return replace(self, path=os.path.join(prefix, path))
 
-    def fetch(self, window: Window | None, columns: Sequence[str]) -> pd.DataFrame:
+    def fetch(self, window: Window | None, columns: Sequence[str] | None) -> pd.DataFrame:
         """The requested columns that exist (plus ``timestamp_column``), rows cut to ``window``.
 
-        Columns asked for but absent from every file are simply missing from the frame.
+        Columns asked for but absent from every file are simply missing from the frame;
+        ``columns=None`` reads every column.
         """
         wanted = requested_columns(columns, self.timestamp_column)
         matched, kept = self._files(window)
@@ -191,10 +193,10 @@ class FileConnector:
             frames = [self._read(path, wanted, window) for path in kept]
         else:  # every file lies outside the window: an empty frame that still has the columns
             frames = [self._read(matched[0], wanted, window, head=True)]
-        present = {c for frame in frames for c in frame.columns}
+        present = list(dict.fromkeys(c for frame in frames for c in frame.columns))
         nonempty = [frame for frame in frames if len(frame)] or frames[:1]
         result = nonempty[0] if len(nonempty) == 1 else pd.concat(nonempty, ignore_index=True)
-        return result.reindex(columns=[c for c in wanted if c in present])
+        return result.reindex(columns=present_columns(wanted, present))
 
     def version(self, window: Window | None) -> str:
         """SHA-256 over the files ``fetch(window)`` reads (path, mtime, size) and the settings."""
@@ -237,7 +239,7 @@ class FileConnector:
             return files, files
         return files, [path for path in files if not _outside(path, window)]
 
-    def _read(self, path: str, wanted: list[str], window: Window | None, *,
+    def _read(self, path: str, wanted: list[str] | None, window: Window | None, *,
               head: bool = False) -> pd.DataFrame:
         fmt = self.format if self.format != "auto" else detect_format(path)
         if fmt is None:
@@ -259,20 +261,19 @@ class FileConnector:
         return cut_window(frame, ts, window) if window is not None else frame
 
 
-def _read_parquet(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
+def _read_parquet(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
     """Only the wanted columns' chunks are read and decoded; the others are never touched."""
     with pq.ParquetFile(path) as parquet:
-        names = set(parquet.schema_arrow.names)
-        keep = [c for c in wanted if c in names]
+        keep = present_columns(wanted, parquet.schema_arrow.names)
         table = parquet.schema_arrow.empty_table().select(keep) if head else parquet.read(columns=keep)
     return table.to_pandas()
 
 
-def _read_csv(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
-    wanted_set = set(wanted)
+def _read_csv(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
+    wanted_set = set(wanted or ())
     options: dict[str, Any] = {"low_memory": False, "nrows": 0 if head else None}
     try:
-        frame = pd.read_csv(path, usecols=lambda c: c in wanted_set,
+        frame = pd.read_csv(path, usecols=None if wanted is None else (lambda c: c in wanted_set),
                             dtype={ts: "str"} if ts else None, **options)
     except pd.errors.EmptyDataError:  # a zero-byte file: no rows, no columns
         return pd.DataFrame()
@@ -282,10 +283,10 @@ def _read_csv(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.Da
     return frame
 
 
-def _read_jsonl(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.DataFrame:
+def _read_jsonl(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
     opener = _OPENERS.get(Path(path).suffix.lower(), open)
     rows: list[dict[str, Any]] = []
-    present: set[str] = set()
+    present: dict[str, None] = {}
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -296,33 +297,49 @@ def _read_jsonl(path: str, wanted: list[str], ts: str | None, head: bool) -> pd.
                 raise ValueError(f"line {number}: {exc.msg} (expected one JSON object per line)") from exc
             if not isinstance(record, dict):
                 raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
-            row = {c: record[c] for c in wanted if c in record}
-            present.update(row)
+            row = record if wanted is None else {c: record[c] for c in wanted if c in record}
+            present.update(dict.fromkeys(row))
             rows.append(row)
             if head:
                 break
-    keep = [c for c in wanted if c in present]
+    keep = present_columns(wanted, present)
     if not keep:
         return pd.DataFrame(index=pd.RangeIndex(0 if head else len(rows)))
     frame = pd.DataFrame(rows, columns=keep)
     return frame.iloc[:0] if head else frame
 
 
-_READERS: dict[str, Callable[[str, list[str], str | None, bool], pd.DataFrame]] = {
+_READERS: dict[str, Callable[[str, list[str] | None, str | None, bool], pd.DataFrame]] = {
     "csv": _read_csv, "parquet": _read_parquet, "jsonl": _read_jsonl,
 }
 
 
-def requested_columns(columns: Sequence[str], timestamp_column: str | None) -> list[str]:
+def requested_columns(columns: Sequence[str] | None, timestamp_column: str | None) -> list[str] | None:
     """``columns`` once each, in order, then ``timestamp_column``: what a connector reads.
 
-    >>> requested_columns(["a", "b", "a"], "ts")
-    ['a', 'b', 'ts']
+    None stays None: every column.
+
+    >>> requested_columns(["a", "b", "a"], "ts"), requested_columns(None, "ts")
+    (['a', 'b', 'ts'], None)
     """
+    if columns is None:
+        return None
     if isinstance(columns, str):
         raise TypeError(f"columns: expected a list of column names, got the string {columns!r}")
     names: Iterable[str] = list(columns) + ([timestamp_column] if timestamp_column else [])
     return list(dict.fromkeys(names))
+
+
+def present_columns(wanted: list[str] | None, available: Iterable[str]) -> list[str]:
+    """The ``wanted`` columns found in ``available``, in wanted order (all of them if None).
+
+    >>> present_columns(["b", "x", "a"], ["a", "b"]), present_columns(None, ["a", "b"])
+    (['b', 'a'], ['a', 'b'])
+    """
+    if wanted is None:
+        return list(available)
+    found = set(available)
+    return [c for c in wanted if c in found]
 
 
 def _walk(folder: str) -> list[str]:

@@ -30,7 +30,7 @@ from sqlalchemy.types import TypeEngine
 from ..errors import ConnectorError, DataError
 from ..model import Window
 from ..secrets import Secret, redact_url
-from .file import cut_window, requested_columns, utc_timestamps
+from .file import cut_window, present_columns, requested_columns, utc_timestamps
 
 __all__ = ["SqlConnector", "dispose_engines"]
 
@@ -132,10 +132,11 @@ class SqlConnector:
         absolute = os.path.join(os.path.abspath(os.path.expanduser(str(base))), database)
         return replace(self, url=Secret(url.set(database=absolute).render_as_string(hide_password=False)))
 
-    def fetch(self, window: Window | None, columns: Sequence[str]) -> pd.DataFrame:
+    def fetch(self, window: Window | None, columns: Sequence[str] | None) -> pd.DataFrame:
         """The requested columns that exist (plus ``timestamp_column``), rows cut to ``window``.
 
-        Columns asked for but absent from the table or query result are missing from the frame.
+        Columns asked for but absent from the table or query result are missing from the frame;
+        ``columns=None`` reads every column.
         """
         wanted = requested_columns(columns, self.timestamp_column)
         try:
@@ -176,12 +177,12 @@ class SqlConnector:
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
     def _fetch_table(self, engine: Engine, conn: Connection, window: Window | None,
-                     wanted: list[str]) -> pd.DataFrame:
+                     wanted: list[str] | None) -> pd.DataFrame:
         assert self.table is not None
         types = self._columns(conn, refresh=False)
-        if any(c not in types for c in wanted):  # a column may have been added since we looked
+        if wanted is None or any(c not in types for c in wanted):  # columns may have been added
             types = self._columns(conn, refresh=True)
-        keep = [c for c in wanted if c in types]
+        keep = present_columns(wanted, types)
         source = sa.table(self.table, schema=self.db_schema)
         conditions: list[ColumnElement[bool]] = []
         ts = self.timestamp_column
@@ -216,7 +217,8 @@ class SqlConnector:
                             "expected a date/time column or ISO 8601 text")
         return []  # an unknown type: filter after reading only
 
-    def _fetch_query(self, conn: Connection, window: Window | None, wanted: list[str]) -> pd.DataFrame:
+    def _fetch_query(self, conn: Connection, window: Window | None,
+                     wanted: list[str] | None) -> pd.DataFrame:
         assert self.query is not None
         clause = sa.text(self.query)
         mentioned = set(clause.compile().params)
@@ -225,7 +227,7 @@ class SqlConnector:
                   "window_end": window.end if window else _LATEST}
         params = {k: (_sqlite_text(v) if sqlite else v) for k, v in bounds.items() if k in mentioned}
         frame = pd.read_sql(clause, conn, params=params or None)
-        keep = [c for c in wanted if c in frame.columns]
+        keep = present_columns(wanted, frame.columns)
         return frame[keep] if keep else pd.DataFrame(index=pd.RangeIndex(len(frame)))
 
     def _columns(self, conn: Connection, *, refresh: bool) -> dict[str, TypeEngine[Any]]:

@@ -423,3 +423,20 @@ def test_version_follows_the_template(tmp_path: Path) -> None:
     os.utime(other, (later.timestamp(), later.timestamp()))  # another day's file changes
     assert connector.version(NOV3) == before
     assert connector.version(None) != connector.version(NOV3)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_columns_none_reads_every_column(tmp_path: Path, suffix: str) -> None:
+    first, second = tmp_path / f"a.{suffix}", tmp_path / f"b.{suffix}"
+    extra = sample().assign(extra=[1, 2, 3])
+    for path, frame in ((first, sample()), (second, extra)):
+        if suffix == "csv":
+            write_csv(path, frame)
+        elif suffix == "parquet":
+            write_parquet(path, frame)
+        else:
+            write_jsonl(path, frame.to_dict("records"))
+    out = FileConnector(str(tmp_path / f"*.{suffix}")).fetch(None, None)
+    assert list(out.columns) == ["age", "region", "score", "extra"]
+    assert len(out) == 6
+    assert out["extra"].isna().sum() == 3

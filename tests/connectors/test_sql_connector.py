@@ -339,3 +339,13 @@ def test_pg_pre_ping_replaces_a_killed_connection(pg_url: str, make_pg_table: Ma
     admin.dispose()
     assert killed == 1  # the pooled connection is dead now
     assert connector.fetch(None, ["x"])["x"].tolist() == [1, 2]
+
+
+def test_columns_none_reads_every_column(db_url: str, make_table: MakeTable) -> None:
+    table = make_table(events(aware=False))
+    out = SqlConnector(db_url, table=table, timestamp_column="ts").fetch(NOV3, None)
+    assert list(out.columns) == ["ts", "x", "region"]
+    assert out["x"].tolist() == [2, 3, 4]
+    query = SqlConnector(db_url, query=f'SELECT region, x FROM "{table}" ORDER BY x').fetch(None, None)
+    assert list(query.columns) == ["region", "x"]
+    assert len(query) == 5
