@@ -203,7 +203,10 @@ class FileConnector:
         _, kept = self._files(window)
         stats = []
         for path in kept:
-            st = os.stat(path)
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                raise ConnectorError(f"file connector: cannot stat {path}: {_one_line(exc)}") from exc
             stats.append([path, st.st_mtime_ns, st.st_size])
         key = {
             "connector": self.name,
@@ -251,7 +254,7 @@ class FileConnector:
         except _READ_ERRORS as exc:
             raise ConnectorError(f"file connector: cannot read {path} as {fmt}: {_one_line(exc)}") from exc
         ts = self.timestamp_column
-        if ts is None:
+        if ts is None or frame.shape == (0, 0):  # no timestamp to cut by, or a zero-byte file
             return frame
         if ts not in frame.columns:
             if window is not None:

@@ -153,7 +153,11 @@ class SqlConnector:
             self._forget_columns()
             raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
         ts = self.timestamp_column
-        if ts is None or ts not in frame.columns:
+        if ts is None:
+            return frame
+        if ts not in frame.columns:
+            if window is not None:
+                raise DataError(f"sql connector {self.redacted_url}: query result has no timestamp column {ts!r}")
             return frame
         frame[ts] = utc_timestamps(frame[ts], where=f"sql connector {self.redacted_url}: column {ts!r}")
         return cut_window(frame, ts, window) if window is not None else frame

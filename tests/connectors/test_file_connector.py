@@ -149,6 +149,8 @@ def test_empty_csv_file_is_an_empty_frame(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
     assert FileConnector(str(path)).fetch(None, ["age"]).empty
+    # an exporter that wrote nothing for a quiet day: no rows, not a missing timestamp column
+    assert FileConnector(str(path), timestamp_column="ts").fetch(NOV3, ["age"]).empty
 
 
 # -- files: glob, folders, templates, base dir --------------------------------------------

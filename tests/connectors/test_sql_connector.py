@@ -156,6 +156,13 @@ def test_missing_timestamp_column_with_a_window(db_url: str, make_table: MakeTab
         SqlConnector(db_url, table=table, timestamp_column="ts").fetch(NOV3, ["x"])
 
 
+def test_query_without_the_timestamp_column_and_a_window(db_url: str) -> None:
+    connector = SqlConnector(db_url, query="SELECT 1 AS x", timestamp_column="ts")
+    with pytest.raises(DataError, match="query result has no timestamp column 'ts'"):
+        connector.fetch(NOV3, ["x"])
+    assert connector.fetch(None, ["x"])["x"].tolist() == [1]
+
+
 def test_missing_table_names_table_and_redacted_url(db_url: str) -> None:
     connector = SqlConnector(db_url, table="no_such_table")
     with pytest.raises(ConnectorError) as info:
