@@ -1,0 +1,139 @@
+"""``driftwatch demo``: seeded data, a config, seven stored runs, and the drift it promises.
+
+README: "From day 3 on, ``income``, ``region`` and ``employment`` drift; the other columns do
+not." The demo runs once per module (about 2 s); each test reads what it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from driftwatch.cli import main
+from driftwatch.model import Result
+from driftwatch.store import RunRecord, Store
+
+REPO = Path(__file__).resolve().parents[1]
+MONITOR = "credit-model"
+STEADY = ("age", "credit_score", "loan_amount")
+
+
+@dataclass(frozen=True)
+class Demo:
+    directory: Path
+    code: int
+    out: str
+    err: str
+    runs: list[RunRecord]  # oldest first
+    results: list[Result]
+
+    def of(self, run: RunRecord) -> list[Result]:
+        return [r for r in self.results if r.run_id == run.id]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    directory = tmp_path_factory.mktemp("demo") / "out"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["demo", "--dir", str(directory)])
+    with Store(f"sqlite:///{directory / 'driftwatch.db'}") as store:
+        runs = sorted(store.runs(MONITOR), key=lambda r: r.window_start)
+        results = store.results(monitor=MONITOR)
+    yield Demo(directory, code, out.getvalue(), err.getvalue(), runs, results)
+
+
+def test_demo_exits_0_and_writes_its_files(demo: Demo) -> None:
+    assert demo.code == 0, demo.err
+    assert demo.err == ""
+    d = demo.directory
+    assert (d / "config.toml").read_text() == (REPO / "config.example.toml").read_text()
+    assert (d / "data" / "reference.parquet").is_file()
+    assert (d / "driftwatch.db").is_file()
+    days = sorted(p.name for p in (d / "data" / "current").glob("*.csv"))
+    assert days == [f"{r.window_start:%Y-%m-%d}.csv" for r in demo.runs]
+    assert len(days) == 7
+
+
+def test_demo_prints_a_table_and_the_next_command(demo: Demo) -> None:
+    lines = demo.out.splitlines()
+    assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status"]
+    assert "7 windows checked" in demo.out
+    assert f"driftwatch check --config {demo.directory / 'config.toml'}" in demo.out
+    assert sum(1 for line in lines if line.startswith(MONITOR) and " income " in line) == 7
+
+
+def test_seven_succeeded_daily_runs(demo: Demo) -> None:
+    assert [r.status for r in demo.runs] == ["succeeded"] * 7
+    assert all(r.window_end - r.window_start == demo.runs[0].window_end - demo.runs[0].window_start
+               for r in demo.runs)
+    assert [r.window_start for r in demo.runs[1:]] == [r.window_end for r in demo.runs[:-1]]
+    assert {r.rows_reference for r in demo.runs} == {5000}
+    assert {r.rows_current for r in demo.runs} == {1000}
+
+
+def test_no_drift_alert_on_days_1_and_2(demo: Demo) -> None:
+    for run in demo.runs[:2]:
+        results = demo.of(run)
+        assert results
+        assert [(r.feature, r.metric) for r in results if r.status == "alert"] == []
+
+
+@pytest.mark.parametrize("index", range(2, 7))
+def test_drift_from_day_3_on(demo: Demo, index: int) -> None:
+    results = demo.of(demo.runs[index])
+    drift = {r.feature: r.status for r in results if r.detector == "drift"}
+    assert drift["income"] == "alert"
+    assert drift["region"] == "alert"
+    missing = {r.feature: r.status for r in results if r.metric == "missing_share"}
+    assert missing["employment"] == "alert"
+
+
+def test_steady_columns_never_alert(demo: Demo) -> None:
+    noisy = [(r.window_start, r.feature, r.metric) for r in demo.results
+             if r.feature in STEADY and r.status == "alert"]
+    assert noisy == []
+    assert {r.feature for r in demo.results if r.feature in STEADY and r.detector == "drift"} == set(STEADY)
+
+
+def test_check_on_the_demo_config_finds_the_latest_window(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
+    latest = demo.runs[-1]
+    code = main(["check", "--config", str(demo.directory / "config.toml"), "--format", "json",
+                 "--at", latest.window_end.isoformat()])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1  # drift persists
+    assert {(r["window_start"], r["window_end"]) for r in rows} == {
+        (latest.window_start.isoformat(), latest.window_end.isoformat())}
+    assert {r["feature"] for r in rows if r["status"] == "alert"} >= {"income", "region", "employment"}
+    with Store(f"sqlite:///{demo.directory / 'driftwatch.db'}") as store:
+        runs = store.runs(MONITOR)
+    assert len(runs) == 8
+    assert (runs[0].window_start, runs[0].attempt, runs[0].status) == (latest.window_start, 2, "succeeded")
+    assert {r["run_id"] for r in rows} == {runs[0].id}
+
+
+def test_check_without_at_takes_yesterday(demo: Demo) -> None:
+    """What the demo prints as the next command works as printed (latest window = yesterday, UTC)."""
+    latest = demo.runs[-1]
+    if datetime.now(timezone.utc) >= latest.window_end + timedelta(days=1):
+        pytest.skip("the UTC day changed since the demo ran")
+    done = subprocess.run([sys.executable, "-m", "driftwatch.cli", "check", "--config",
+                           str(demo.directory / "config.toml")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"{latest.window_start:%Y-%m-%d}" in done.stdout
+
+
+def test_demo_days_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path), "--days", "0"]) == 2
+    assert "--days" in capsys.readouterr().err
+    assert not (tmp_path / "config.toml").exists()
