@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .detectors import DriftDetector, QualityDetector
+from .detectors import Detector, DriftDetector, QualityDetector
 from .engine import detect
 from .model import Result, Schema, Window
 from .profiling import Profile, ProfileOptions, profile
@@ -22,7 +22,7 @@ _QUALITY_KEYS = {f.name for f in fields(QualityDetector)}
 _PROFILE_KEYS = {f.name for f in fields(ProfileOptions)}
 
 
-def default_detectors(options: Mapping[str, Any] | None = None) -> list[object]:
+def default_detectors(options: Mapping[str, Any] | None = None) -> list[Detector]:
     """The drift and quality detectors, with ``options`` sent to whichever has that field.
 
     >>> [type(d).name for d in default_detectors({"method": "psi", "min_rows": 10})]
@@ -43,7 +43,7 @@ def default_detectors(options: Mapping[str, Any] | None = None) -> list[object]:
 
 def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
           schema: Schema | Mapping[str, Any] | None = None, *, monitor: str = "adhoc",
-          detectors: Sequence[object] | None = None, window: Window | None = None,
+          detectors: Sequence[Detector] | None = None, window: Window | None = None,
           **options: Any) -> list[Result]:
     """Compare ``current`` with ``reference`` and return one ``Result`` per figure.
 

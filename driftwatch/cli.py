@@ -14,11 +14,15 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ConfigError, DriftwatchError
-from .model import Result
+from .model import Result, Window
 from .output import json_lines, shown, table
+
+if TYPE_CHECKING:
+    from .config import MonitorSettings, Settings
 
 log = logging.getLogger("driftwatch")
 
@@ -105,18 +109,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_windows(settings: object, plan: Sequence[tuple[object, object]]) -> tuple[list[Result], list[str]]:
+def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Window]]) -> tuple[list[Result], list[str]]:
     """Run each (monitor, window) of ``plan`` against the configured store."""
     from .engine import run_monitor
     from .store import Store
 
     results: list[Result] = []
     failures: list[str] = []
-    store = Store(settings.store.url.reveal())  # type: ignore[attr-defined]
+    store = Store(settings.store.url.reveal())
     try:
         store.create_all()
         for monitor, window in plan:
-            outcome = run_monitor(monitor, window, store=store, options=settings.profile)  # type: ignore[attr-defined]
+            outcome = run_monitor(monitor, window, store=store, options=settings.profile)
             results.extend(outcome.results)
             if outcome.error:
                 failures.append(f"monitor {outcome.monitor!r} window {outcome.window}: {outcome.error}")

@@ -135,8 +135,8 @@ class Profile:
             arrays[f"{i}_bins"] = col.bin_counts
             arrays[f"{i}_counts"] = col.counts
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                            **arrays)
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod
@@ -167,14 +167,16 @@ def cache_key(source_version: str, schema: Schema | None, options: ProfileOption
 def numeric_values(series: pd.Series, column: str) -> np.ndarray:
     """The column as float64 with NaN for missing; a non-numeric value is a ``DataError``."""
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values
     converted = pd.to_numeric(series, errors="coerce")
     bad = converted.isna() & series.notna()
     if bad.any():
         first = series[bad].iloc[0]
         raise DataError(f"column {column!r}: non-numeric value {str(first)[:80]!r} in a numeric column "
                         f"({int(bad.sum())} such rows)")
-    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
 
 
 def _category_key(value: object) -> str:

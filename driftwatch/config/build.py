@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..model import Schema, utc
 from ..profiling import ProfileOptions
@@ -19,6 +19,10 @@ from .overrides import apply_overrides
 from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
 from .problems import Problems, join, secret_values
 from .settings import DEFAULT_STORE_URL, MonitorSettings, ReferenceSettings, Settings, StoreSettings
+
+if TYPE_CHECKING:
+    from ..connectors import Connector
+    from ..detectors import Detector
 
 __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 
@@ -155,8 +159,8 @@ class _Builder:
         if len(self.problems.items) > before or name is None or window is None or current is None \
                 or reference is None:
             return None
-        return MonitorSettings(name=name, window=window, schema=schema, current=current,  # type: ignore[arg-type]
-                               reference=reference, detectors=built)
+        return MonitorSettings(name=name, window=window, schema=schema, current=cast("Connector", current),
+                               reference=reference, detectors=cast("tuple[Detector, ...]", built))
 
     def name(self, value: object, path: str) -> str | None:
         if value is None:
@@ -196,7 +200,7 @@ class _Builder:
                                  reserved=("start", "end"))
         if connector is None or len(self.problems.items) > before:
             return None
-        return ReferenceSettings(connector=connector, start=start, end=end)
+        return ReferenceSettings(connector=cast("Connector", connector), start=start, end=end)
 
     def instant(self, value: object, path: str) -> datetime | None:
         example = "e.g. 2026-01-01 or 2026-01-01T00:00:00Z"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..connectors import Connector
+    from ..detectors import Detector
     from ..model import Schema
     from ..profiling import ProfileOptions
     from ..secrets import Secret
@@ -35,7 +36,7 @@ class ReferenceSettings:
     """``[monitors.reference]``: a connector with an optional fixed ``[start, end)`` range, or
     ``rolling`` = the N windows before the current one, read through the current connector."""
 
-    connector: object | None = None
+    connector: Connector | None = None
     start: datetime | None = None
     end: datetime | None = None
     rolling: int | None = None
@@ -50,7 +51,7 @@ class MonitorSettings:
     schema: Schema | None
     current: Connector
     reference: ReferenceSettings
-    detectors: tuple[object, ...]
+    detectors: tuple[Detector, ...]
 
 
 @dataclass(frozen=True)

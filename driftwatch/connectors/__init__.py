@@ -21,8 +21,9 @@ class Connector(Protocol):
 
     name: ClassVar[str]
 
-    def fetch(self, window: Window | None, columns: Sequence[str]) -> pd.DataFrame:
-        """Rows in ``window`` (all rows when None), only the named columns that exist."""
+    def fetch(self, window: Window | None, columns: Sequence[str] | None) -> pd.DataFrame:
+        """Rows in ``window`` (all rows when None), only the named columns that exist
+        (every column when ``columns`` is None)."""
         ...
 
     def version(self, window: Window | None) -> str:
