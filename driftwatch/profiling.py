@@ -216,7 +216,9 @@ def reference_edges(sorted_finite: np.ndarray, bins: int) -> np.ndarray:
     """
     if sorted_finite.size == 0:
         return _EMPTY
-    inner = np.quantile(sorted_finite, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    # arange / bins, not linspace: linspace(0, 1, 11)[3] is 0.30000000000000004, which would
+    # put the edge just above a value sitting exactly on the 30% quantile.
+    inner = np.quantile(sorted_finite, np.arange(1, bins) / bins)
     top = np.nextafter(sorted_finite[-1], np.inf)
     return np.unique(np.concatenate(([sorted_finite[0]], inner, [top])))
 

@@ -44,6 +44,11 @@ def _check_method(value: object, key: str, *, allow_auto: bool) -> None:
         raise ValueError(f"{key}: unknown method {value!r} (valid: {', '.join(valid)})")
 
 
+def _check_bool(value: object, key: str) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}: must be true or false, got {value!r}")
+
+
 def _check_positive(value: object, key: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{key}: must be > 0, got {value!r}")
@@ -65,6 +70,8 @@ class ColumnRule:
             _check_positive(self.threshold, "threshold")
         if self.direction is not None:
             _check_direction(self.direction, "direction")
+        if self.missing_as_category is not None:
+            _check_bool(self.missing_as_category, "missing_as_category")
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class DriftDetector:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key}: must be an integer >= 1, got {value!r}")
         _check_direction(self.direction, "direction")
+        _check_bool(self.missing_as_category, "missing_as_category")
         if not isinstance(self.columns, Mapping):
             raise ValueError(f"columns: must be a table of column names, got {self.columns!r}")
         rules: dict[str, ColumnRule] = {}
@@ -133,7 +141,8 @@ class DriftDetector:
     def required_columns(self, schema: Schema) -> set[str]:
         return set(schema.features)
 
-    def pick(self, ref: ColumnProfile, cur: ColumnProfile, rule: ColumnRule) -> Method:
+    def pick(self, ref: ColumnProfile, cur: ColumnProfile, rule: ColumnRule, *,
+             missing_as_category: bool = False) -> Method:
         """The method for one column: the rule's, the detector's, or the ``auto`` choice."""
         name = rule.method or self.method
         if name != "auto":
@@ -144,7 +153,10 @@ class DriftDetector:
             return METHODS["wasserstein" if large else "ks"]
         if large:
             return METHODS["jensenshannon"]
-        binary = len(set(ref.categories) | set(cur.categories)) <= 2 and not ref.other_count
+        categories = len(set(ref.categories) | set(cur.categories))
+        if missing_as_category and (ref.n_missing or cur.n_missing):
+            categories += 1
+        binary = categories <= 2 and not ref.other_count
         return METHODS["ztest" if binary else "chisquare"]
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
@@ -167,7 +179,7 @@ class DriftDetector:
                                   details={"error": f"column {column!r} is missing from the current data"}))
         if isinstance(cur, DataError):
             return _final(Finding(column, rule.method or self.method, None, "error", details={"error": str(cur)}))
-        method = self.pick(ref, cur, rule)
+        method = self.pick(ref, cur, rule, missing_as_category=as_category)
         details: dict[str, Any] = {
             "kind": ref.kind, "n_ref": ref.n, "n_cur": cur.n,
             "missing_share_ref": _share(ref.n_missing, ref.n), "missing_share_cur": _share(cur.n_missing, cur.n),

@@ -105,12 +105,21 @@ def _ztest(ref: ColumnProfile, cur: ColumnProfile, ctx: Context) -> Measurement:
     return Measurement(z, p, {"category": bins.labels[0]})
 
 
+def _same_constant(ref: ColumnProfile, cur: ColumnProfile) -> bool:
+    """Both sides hold one and the same value: nothing moved, whatever a rank test makes of ties."""
+    return bool(ref.minimum == ref.maximum == cur.minimum == cur.maximum)
+
+
 def _cvm(ref: ColumnProfile, cur: ColumnProfile, ctx: Context) -> Measurement:
+    if _same_constant(ref, cur):
+        return Measurement(0.0, 1.0, {"note": "both sides are the same constant"})
     stat, p = cramervonmises_2samp_sorted(ref.sorted_values, cur.sorted_values)
     return Measurement(stat, p)
 
 
 def _anderson(ref: ColumnProfile, cur: ColumnProfile, ctx: Context) -> Measurement:
+    if _same_constant(ref, cur):
+        return Measurement(0.0, 1.0, {"note": "both sides are the same constant"})
     stat, p = anderson_ksamp_2(ref.sorted_values, cur.sorted_values)
     return Measurement(stat, p)
 

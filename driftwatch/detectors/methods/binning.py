@@ -69,16 +69,19 @@ def align(ref: ColumnProfile, cur: ColumnProfile, *, top: int, missing_as_catego
 
 
 def all_categories(ref: ColumnProfile, cur: ColumnProfile, *, missing_as_category: bool) -> Binned:
-    """Both sides' counts over every category either side has (for the chi-square test)."""
-    ref_map = ref.category_counts()
-    cur_map = cur.category_counts()
-    labels = list(ref.categories) + [c for c in cur.categories if c not in ref_map]
-    ref_counts = np.array([ref_map.get(c, 0) for c in labels], dtype=np.float64)
-    cur_counts = np.array([cur_map.get(c, 0) for c in labels], dtype=np.float64)
+    """Both sides' counts over every category either side has (for the chi-square test).
+
+    When the reference profile kept only its ``max_categories`` most frequent categories, the
+    rest of both sides goes into one ``(other)`` bin: a current category outside the kept set
+    may have been in the reference's tail, so it cannot be told apart as new.
+    """
     if ref.other_count:
-        labels.append(OTHER_LABEL)
-        ref_counts = np.append(ref_counts, float(ref.other_count))
-        cur_counts = np.append(cur_counts, float(cur.other_count))
+        return align(ref, cur, top=len(ref.categories), missing_as_category=missing_as_category)
+    cur_map = cur.category_counts()
+    known = set(ref.categories)
+    labels = list(ref.categories) + [c for c in cur.categories if c not in known]
+    ref_counts = np.concatenate([ref.counts.astype(np.float64), np.zeros(len(labels) - len(ref.categories))])
+    cur_counts = np.array([cur_map.get(c, 0) for c in labels], dtype=np.float64)
     if missing_as_category:
         labels.append(MISSING_LABEL)
         ref_counts = np.append(ref_counts, float(ref.n_missing))
