@@ -103,7 +103,8 @@ def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, optio
         needed: set[str] = set()
         for detector in monitor.detectors:
             needed |= detector.required_columns(reference.schema)
-        current = monitor.current.fetch(window, sorted(needed))
+        # Without a configured schema every column is watched, so read them all (new ones too).
+        current = monitor.current.fetch(window, sorted(needed) if monitor.schema is not None else None)
         results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
                    for d, f in detect(reference, current, monitor.detectors)]
         store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)))

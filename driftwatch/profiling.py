@@ -35,7 +35,7 @@ from .errors import DataError
 from .model import Schema
 
 #: Bumped whenever the profile layout changes, so old cached profiles are not reused.
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,16 @@ class Profile:
     n_rows: int
     columns: Mapping[str, ColumnProfile]
     options: ProfileOptions = field(default_factory=ProfileOptions)
+    #: True when the schema was guessed from the reference: then every column is watched and
+    #: a current column the reference never had is worth a warning.
+    schema_inferred: bool = False
 
     def to_bytes(self) -> bytes:
         """Serialise without pickle (``numpy.savez`` plus a JSON header)."""
         header: dict[str, Any] = {
             "format": PROFILE_FORMAT,
             "n_rows": self.n_rows,
+            "schema_inferred": self.schema_inferred,
             "options": vars(self.options),
             "schema": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self.schema).items()},
             "columns": [],
@@ -153,7 +157,7 @@ class Profile:
                     bin_counts=npz[f"{i}_bins"], counts=npz[f"{i}_counts"], **meta)
         schema = Schema.from_value(header["schema"])
         return cls(schema=schema, n_rows=header["n_rows"], columns=columns,
-                   options=ProfileOptions(**header["options"]))
+                   options=ProfileOptions(**header["options"]), schema_inferred=header["schema_inferred"])
 
 
 def cache_key(source_version: str, schema: Schema | None, options: ProfileOptions) -> str:
@@ -302,4 +306,5 @@ def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None =
         else:
             columns[column] = profile_categorical(reference[column], column,
                                                   max_categories=options.max_categories)
-    return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options)
+    return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options,
+                   schema_inferred=schema is None)

@@ -12,6 +12,8 @@ defaults that alert (all shares are of current rows):
 
 A column named in the schema but absent from the current window is a ``column_missing`` alert;
 one that no longer reads as its reference type (text in a numeric column) is ``dtype_mismatch``.
+When the schema was inferred from the reference (every column watched), a current column the
+reference did not have is a ``column_extra`` warning.
 Fewer than ``min_rows`` current rows make ``row_count`` ``insufficient_data`` and the shares
 are reported but do not alert.
 """
@@ -72,6 +74,11 @@ class QualityDetector:
         enough = n >= self.min_rows
         findings = [Finding("", "row_count", float(n), "ok" if enough else "insufficient_data",
                             threshold=float(self.min_rows), details={"n_ref": reference.n_rows})]
+        if reference.schema_inferred:
+            known = set(reference.schema.columns)
+            findings.extend(Finding(str(c), "column_extra", 1.0, "warn",
+                                    details={"dtype": str(current.frame[c].dtype)})
+                            for c in current.frame.columns if str(c) not in known)
         features = [c for c in schema.features if c in reference.columns]
         profiles = current.profiles(features)
         for column in features:
