@@ -26,6 +26,7 @@ from driftwatch.config import Settings, settings_from_dict
 from driftwatch.connectors import FileConnector
 from driftwatch.detectors import DriftDetector, QualityDetector
 from driftwatch.engine import run_monitor
+from driftwatch.errors import ConfigError
 from driftwatch.model import Finding, Result, Schema, Window
 from driftwatch.profiling import Profile
 from driftwatch.registry import Registry
@@ -211,6 +212,28 @@ def test_rolling_reference_reads_previous_windows_through_current_connector(tmp_
     expected = driftwatch.check(pd.concat(parts[1:3], ignore_index=True), parts[3], SCHEMA)
     assert [context_free(r) for r in outcome.results] == [context_free(r) for r in expected]
     assert any(r.feature == "x" and r.status == "alert" for r in outcome.results)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a rolling reference over a per-window path template "
+                   "(path = \"cur/{start:%Y-%m-%d}.csv\", no timestamp_column) fills the template with the "
+                   "reference range's start only, so rolling = 2 reads 1 window (rows_reference 200, not 400)")
+def test_rolling_reference_over_daily_files(data: Path, store: Store) -> None:
+    s = settings(data, reference={"rolling": 2})
+    outcome = run_monitor(s.monitors[0], day(2), store=store, options=s.profile)
+    assert outcome.status == "succeeded", outcome.error
+    assert store.runs("m")[0].rows_reference == 400
+    reference = pd.concat([pd.read_csv(data / "cur" / f"2026-11-0{i}.csv") for i in (1, 2)], ignore_index=True)
+    expected = driftwatch.check(reference, pd.read_csv(data / "cur" / "2026-11-03.csv"), SCHEMA)
+    assert [context_free(r) for r in outcome.results] == [context_free(r) for r in expected]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a reference with start/end but a file connector without "
+                   "timestamp_column validates, then silently profiles every row of every file (the example "
+                   "config says the range needs a timestamp_column)")
+def test_reference_range_without_timestamp_column_is_refused(data: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        settings(data, reference={"type": "file", "path": "cur/*.csv", "start": "2026-11-01", "end": "2026-11-02"})
+    assert any("monitors[0].reference" in p and "timestamp_column" in p for p in exc.value.problems)
 
 
 # -- failures -------------------------------------------------------------------------------
