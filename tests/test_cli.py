@@ -225,6 +225,43 @@ def test_failed_monitor_does_not_stop_the_others(tmp_path: Path, capsys: pytest.
     assert running == 0
 
 
+def test_unreachable_database_is_an_error_result_without_the_password(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftwatch.connectors.sql import dispose_engines
+
+    secret = "pw-Kx81-secret"
+    monkeypatch.setenv("DW_TEST_DB_PASSWORD", secret)
+    write_data(tmp_path)
+    config = write_config(tmp_path, extra=textwrap.dedent("""
+        [[monitors]]
+        name = "db"
+        window = "1d"
+        [monitors.schema]
+        numeric = ["x"]
+        [monitors.current]
+        type = "sql"
+        url = "postgresql+psycopg://reader:${DW_TEST_DB_PASSWORD}@127.0.0.1:1/features"
+        table = "events"
+        [monitors.reference]
+        type = "file"
+        path = "ref.parquet"
+        """))
+    try:
+        code, out, err = run(capsys, "check", "--config", str(config), "--at", CALM_AT, "--format", "json")
+    finally:
+        dispose_engines()
+    assert code == 2
+    assert_one_line_error(err, "'db'", "127.0.0.1:1")
+    assert secret not in out + err
+    assert {r["monitor"] for r in json_results(out)} == {"m1", "db"}
+    with store_of(tmp_path) as store:
+        runs = {r.monitor: r for r in store.runs()}
+        stored = store.results(monitor="db")
+    assert (runs["m1"].status, runs["db"].status) == ("succeeded", "failed")
+    assert secret not in (runs["db"].error or "") and "***" in (runs["db"].error or "")
+    assert secret not in json.dumps([r.to_json() for r in stored])
+
+
 # -- check --reference/--current (ad hoc) ---------------------------------------------------
 
 @pytest.fixture
