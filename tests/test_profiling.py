@@ -134,6 +134,12 @@ def test_category_keys_are_normalised_across_dtypes() -> None:
     assert ints.to_dict() == counts.to_dict()
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: value_counts of a pandas Categorical lists unused categories with count 0")
+def test_unused_categories_of_a_pandas_categorical_are_not_counted() -> None:
+    counts, missing = category_counts(pd.Series(pd.Categorical(["a", "a", None], categories=["a", "b"])))
+    assert counts.to_dict() == {"a": 2} and missing == 1
+
+
 def test_categories_are_ordered_by_count_then_name() -> None:
     counts, _ = category_counts(pd.Series(list("bbaccd")))
     assert list(counts.index) == ["b", "c", "a", "d"]
