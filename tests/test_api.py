@@ -3,6 +3,7 @@ context on results, and determinism."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import numpy as np
@@ -165,13 +166,22 @@ def test_results_without_a_window_have_none() -> None:
         assert (r.monitor, r.window_start, r.window_end) == ("adhoc", None, None)
 
 
-def test_json_values_are_plain_and_nan_free() -> None:
+@pytest.mark.parametrize("method", ["auto", "ks", "wasserstein", "psi", "jensenshannon", "hellinger",
+                                    "cramervonmises", "anderson", "chisquare", "ztest"])
+def test_results_are_strict_json(method: str) -> None:
     ref, cur = frames(17)
-    cur.loc[:, "x"] = np.nan
-    for r in driftwatch.check(ref, cur):
+    ref.loc[:5, "x"] = np.nan
+    ref.loc[6, "y"] = np.inf
+    cur.loc[:, "x"] = np.nan  # all missing now
+    cur.loc[:3, "y"] = -np.inf
+    cur["flag"] = cur["flag"].astype(object)
+    cur.loc[:9, "flag"] = None
+    for r in driftwatch.check(ref, cur, method=method):
+        payload = r.to_json()
+        json.dumps(payload, allow_nan=False)  # no NaN / inf anywhere, details included
         for key in ("value", "p_value", "threshold"):
-            v = r.to_json()[key]
-            assert v is None or (isinstance(v, float) and np.isfinite(v)), (r.feature, r.metric, key, v)
+            v = payload[key]
+            assert v is None or isinstance(v, float), (r.feature, r.metric, key, v)
 
 
 def test_check_does_not_modify_its_inputs() -> None:
