@@ -218,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftwatchError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except OSError as exc:  # a path the user gave cannot be written or read
+        where = exc.filename if exc.filename is not None else ""
+        _error(f"{where}: {exc.strerror or exc}" if where else str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

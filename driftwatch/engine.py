@@ -57,22 +57,25 @@ class RunOutcome:
     error: str | None = None
 
 
-def reference_window(monitor: MonitorSettings, window: Window) -> Window | None:
-    """The time range the reference is read for: rolling before ``window``, fixed, or all rows."""
+def reference_windows(monitor: MonitorSettings, window: Window) -> list[Window | None]:
+    """What the reference is read over: the ``rolling`` windows before ``window`` (each read on
+    its own, so a daily-file path template works), a fixed range, or all rows (``[None]``)."""
     ref = monitor.reference
     if ref.rolling:
-        return Window(window.start - ref.rolling * (window.end - window.start), window.start)
+        length = window.end - window.start
+        return [Window(window.start - k * length, window.start - (k - 1) * length)
+                for k in range(ref.rolling, 0, -1)]
     if ref.start is not None or ref.end is not None:
-        return Window(ref.start or datetime(1970, 1, 1, tzinfo=timezone.utc), ref.end or window.start)
-    return None
+        return [Window(ref.start or datetime(1970, 1, 1, tzinfo=timezone.utc), ref.end or window.start)]
+    return [None]
 
 
 def load_reference(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions) -> Profile:
     """The reference profile of ``monitor`` for ``window``: from the store's cache when its
     source has not changed (a stat or a key, not a read), otherwise read, profiled, cached."""
     connector = monitor.reference.connector or monitor.current
-    ref_window = reference_window(monitor, window)
-    key = cache_key(connector.version(ref_window), monitor.schema, options)
+    ref_windows = reference_windows(monitor, window)
+    key = cache_key("/".join(connector.version(w) for w in ref_windows), monitor.schema, options)
     cached = store.get_profile(key)
     if cached is not None:
         try:
@@ -80,9 +83,11 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
     columns = list(monitor.schema.columns) if monitor.schema is not None else None
-    frame = connector.fetch(ref_window, columns)
+    frames = [connector.fetch(w, columns) for w in ref_windows]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if frame.empty:
-        where = f" for {ref_window}" if ref_window else ""
+        where = f" for [{ref_windows[0].start.isoformat()}, {ref_windows[-1].end.isoformat()})" \
+            if ref_windows[0] is not None and ref_windows[-1] is not None else ""
         raise DataError(f"monitor {monitor.name!r}: the reference data is empty{where}")
     built = profile(frame, monitor.schema, options)
     store.put_profile(key, monitor.name, built.to_bytes())

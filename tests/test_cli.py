@@ -542,8 +542,6 @@ def test_init_to_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cmd_init does not catch OSError from shutil.copyfile: "
-                   "`driftwatch init /missing/dir/config.toml` prints a FileNotFoundError traceback, exit 1")
 def test_init_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "config.toml"
     done = cli("init", str(target))
@@ -551,8 +549,6 @@ def test_init_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(done.stderr, str(target))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `driftwatch init DIR --force` on an existing folder prints an "
-                   "IsADirectoryError traceback, exit 1")
 def test_init_force_onto_a_folder_is_one_line(tmp_path: Path) -> None:
     done = cli("init", str(tmp_path), "--force")
     assert done.returncode == 2

@@ -139,8 +139,6 @@ def test_demo_days_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert not (tmp_path / "config.toml").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: demo.write's mkdir is not guarded: `driftwatch demo --dir FILE` "
-                   "(an existing file) prints a NotADirectoryError traceback, exit 1")
 def test_demo_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("x")

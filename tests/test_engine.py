@@ -206,7 +206,7 @@ def test_rolling_reference_reads_previous_windows_through_current_connector(tmp_
         store.create_all()
         outcome = run_monitor(monitor, day(3), store=store, options=s.profile)
         assert outcome.status == "succeeded", outcome.error
-        assert monitor.current.calls == [Window(day(1).start, day(3).start), day(3)]  # type: ignore[attr-defined]
+        assert monitor.current.calls == [day(1), day(2), day(3)]  # type: ignore[attr-defined]
         [record] = store.runs("m")
         assert (record.rows_reference, record.rows_current) == (160 + 170, 180)
     expected = driftwatch.check(pd.concat(parts[1:3], ignore_index=True), parts[3], SCHEMA)
@@ -214,9 +214,6 @@ def test_rolling_reference_reads_previous_windows_through_current_connector(tmp_
     assert any(r.feature == "x" and r.status == "alert" for r in outcome.results)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a rolling reference over a per-window path template "
-                   "(path = \"cur/{start:%Y-%m-%d}.csv\", no timestamp_column) fills the template with the "
-                   "reference range's start only, so rolling = 2 reads 1 window (rows_reference 200, not 400)")
 def test_rolling_reference_over_daily_files(data: Path, store: Store) -> None:
     s = settings(data, reference={"rolling": 2})
     outcome = run_monitor(s.monitors[0], day(2), store=store, options=s.profile)
@@ -227,9 +224,6 @@ def test_rolling_reference_over_daily_files(data: Path, store: Store) -> None:
     assert [context_free(r) for r in outcome.results] == [context_free(r) for r in expected]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a reference with start/end but a file connector without "
-                   "timestamp_column validates, then silently profiles every row of every file (the example "
-                   "config says the range needs a timestamp_column)")
 def test_reference_range_without_timestamp_column_is_refused(data: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         settings(data, reference={"type": "file", "path": "cur/*.csv", "start": "2026-11-01", "end": "2026-11-02"})

@@ -155,6 +155,11 @@ class _Builder:
                               "missing required table (a connector, optionally with start/end, or rolling = N)")
         else:
             reference = self.reference(table["reference"], join(path, "reference"), connectors)
+            if reference is not None and reference.rolling and current is not None \
+                    and not cuts_windows(current, templates=True):
+                self.problems.add(join(join(path, "reference"), "rolling"),
+                                  "the current connector returns whole files or tables, not windows: set its "
+                                  "timestamp_column (or a path with {start:...}, or a query with :window_start)")
         built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors)
         if len(self.problems.items) > before or name is None or window is None or current is None \
                 or reference is None:
@@ -199,6 +204,11 @@ class _Builder:
         connector = build_plugin(connectors, table, path, self.problems, base_dir=self.base,
                                  reserved=("start", "end"))
         if connector is None or len(self.problems.items) > before:
+            return None
+        if (start is not None or end is not None) and not cuts_windows(connector, templates=False):
+            self.problems.add(join(path, "start" if start is not None else "end"),
+                              "a time range needs the reference connector to cut rows by time: set its "
+                              "timestamp_column (or use a query with :window_start / :window_end)")
             return None
         return ReferenceSettings(connector=cast("Connector", connector), start=start, end=end)
 
@@ -261,3 +271,21 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
     if problems or store is None or profile is None:
         return None
     return Settings(path=path, store=store, profile=profile, monitors=monitors)
+
+
+def cuts_windows(connector: object, *, templates: bool) -> bool:
+    """Whether ``connector.fetch(window)`` returns only the window's rows.
+
+    True with a ``timestamp_column``, a query binding ``:window_start``/``:window_end``, or
+    (one window at a time, ``templates``) a path holding ``{start...}``/``{end...}``. Plugins
+    without these fields are trusted to cut windows themselves.
+    """
+    if not hasattr(connector, "timestamp_column"):
+        return True
+    if getattr(connector, "timestamp_column", None):
+        return True
+    query = getattr(connector, "query", None)
+    if isinstance(query, str) and (":window_start" in query or ":window_end" in query):
+        return True
+    path = getattr(connector, "path", None)
+    return templates and isinstance(path, str) and ("{start" in path or "{end" in path)

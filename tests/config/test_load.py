@@ -132,11 +132,11 @@ def test_reference_time_range(write) -> None:
 
 def test_settings_from_dict_without_a_file(tmp_path: Path) -> None:
     data = {"profile": {"bins": 5}, "monitors": [
-        {"name": "m", "window": "15m", "current": {"type": "file", "path": "c.csv"},
+        {"name": "m", "window": "15m", "current": {"type": "file", "path": "c.csv", "timestamp_column": "ts"},
          "reference": {"rolling": 3}}]}
     settings = settings_from_dict(data, path=tmp_path / "x.toml", environ={})
     assert settings.profile.bins == 5
-    assert settings.monitors[0].current == FileConnector(path=f"{tmp_path}/c.csv")
+    assert settings.monitors[0].current == FileConnector(path=f"{tmp_path}/c.csv", timestamp_column="ts")
     with pytest.raises(ConfigError) as caught:
         settings_from_dict({"profile": {"bins": 1}}, path="x.toml", environ={})
     assert caught.value.problems == ["x.toml: profile.bins: must be >= 2, got 1"]

@@ -41,6 +41,7 @@ def test_repr_of_settings_hides_store_and_connector_urls(write) -> None:
         type = "sql"
         url = "postgresql+psycopg://reader:${{PGPASSWORD}}@db/features"
         table = "scores"
+        timestamp_column = "ts"
     """)
     settings = load(path, environ={"PGPASSWORD": "pg-" + PASSWORD})
     assert settings.store.url.reveal() == f"postgresql+psycopg://dw:{PASSWORD}@db:5432/dw"
