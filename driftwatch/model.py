@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .jsonsafe import json_safe
+
 Status = Literal["ok", "warn", "alert", "insufficient_data", "error"]
 STATUSES: tuple[str, ...] = ("ok", "warn", "alert", "insufficient_data", "error")
 #: Severity order used to sort reports: the worst first.
@@ -229,7 +231,8 @@ class Result:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON object for this result (timestamps as ISO 8601 UTC)."""
+        """The public JSON object for this result (timestamps as ISO 8601 UTC; non-finite numbers
+        in ``details`` as null, so the output is strict JSON)."""
         return {
             "monitor": self.monitor,
             "run_id": self.run_id,
@@ -242,5 +245,5 @@ class Result:
             "p_value": self.p_value,
             "threshold": self.threshold,
             "status": self.status,
-            "details": dict(self.details),
+            "details": json_safe(self.details),
         }

@@ -50,19 +50,16 @@ class ProfileOptions:
 
     bins: int = 10
     max_sample: int = 250_000
-    top_categories: int = 20
     max_categories: int = 10_000
 
     def __post_init__(self) -> None:
-        for name, low in (("bins", 2), ("max_sample", 100), ("top_categories", 1), ("max_categories", 1)):
+        for name, low in (("bins", 2), ("max_sample", 100), ("max_categories", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name}: must be >= {low}, got {value!r}")
-        if self.top_categories > self.max_categories:
-            raise ValueError(f"top_categories: must be <= max_categories ({self.max_categories})")
 
     def digest(self) -> str:
-        return f"{self.bins}/{self.max_sample}/{self.top_categories}/{self.max_categories}"
+        return f"{self.bins}/{self.max_sample}/{self.max_categories}"
 
 
 _EMPTY = np.empty(0, dtype=np.float64)
@@ -202,6 +199,7 @@ def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
     ({'1': 2, '2': 1}, 1)
     """
     counts = series.value_counts(dropna=True, sort=False)
+    counts = counts[counts > 0]  # a pandas Categorical lists its unused categories with count 0
     keys = [_category_key(v) for v in counts.index]
     counts = pd.Series(counts.to_numpy(dtype=np.int64), index=keys)
     if not counts.index.is_unique:
@@ -245,6 +243,23 @@ def _thin(sorted_values: np.ndarray, max_sample: int | None) -> np.ndarray:
     return sorted_values[index]
 
 
+def _moments(finite: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1); values near the float limit are scaled
+    first so squaring them cannot overflow to inf.
+
+    >>> _moments(np.array([-1e300, 1e300]))
+    (0.0, 1.4142135623730952e+300)
+    """
+    if finite.size == 0:
+        return math.nan, math.nan
+    scale = max(abs(float(finite[0])), abs(float(finite[-1])))
+    if scale > 1e150:  # sorted input: the extremes are at the ends
+        scaled = finite / scale
+        std = float(scaled.std(ddof=1)) * scale if finite.size > 1 else math.nan
+        return float(scaled.mean()) * scale, std
+    return float(finite.mean()), float(finite.std(ddof=1)) if finite.size > 1 else math.nan
+
+
 def profile_numeric(series: pd.Series, column: str, *, edges: np.ndarray | None = None,
                     bins: int = 10, max_sample: int | None = None) -> ColumnProfile:
     """Summarise a numeric column; ``edges`` given = current side (use the reference's bins)."""
@@ -258,12 +273,12 @@ def profile_numeric(series: pd.Series, column: str, *, edges: np.ndarray | None 
     if edges is None:
         edges = reference_edges(finite, bins)
     has = finite.size > 0
+    mean, std = _moments(finite)
     return ColumnProfile(
         name=column, kind="numeric", n=int(values.size), n_missing=int(missing.sum()),
         dtype=str(series.dtype), sorted_values=_thin(finite, max_sample), n_finite=int(finite.size),
         n_posinf=n_posinf, n_neginf=n_neginf,
-        mean=float(finite.mean()) if has else math.nan,
-        std=float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
+        mean=mean, std=std,
         minimum=float(finite[0]) if has else math.nan, maximum=float(finite[-1]) if has else math.nan,
         edges=edges, bin_counts=bin_counts(finite, n_neginf, n_posinf, edges),
     )

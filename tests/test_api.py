@@ -132,9 +132,6 @@ def test_drift_top_categories_reaches_the_drift_detector() -> None:
     assert len(labels) == 4 and labels[-1] == "(other)"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: check() routes top_categories to ProfileOptions (which never uses it), so "
-                                       "check(ref, cur, top_categories=3) keeps 20 categories, and with a Profile "
-                                       "reference it raises TypeError")
 def test_check_top_categories_option_sets_the_categorical_bins() -> None:
     rng = np.random.default_rng(14)
     ref = pd.DataFrame({"c": rng.choice(list("abcdefghij"), 500)})

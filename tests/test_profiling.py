@@ -134,7 +134,6 @@ def test_category_keys_are_normalised_across_dtypes() -> None:
     assert ints.to_dict() == counts.to_dict()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: value_counts of a pandas Categorical lists unused categories with count 0")
 def test_unused_categories_of_a_pandas_categorical_are_not_counted() -> None:
     counts, missing = category_counts(pd.Series(pd.Categorical(["a", "a", None], categories=["a", "b"])))
     assert counts.to_dict() == {"a": 2} and missing == 1
@@ -178,9 +177,8 @@ def test_profile_honours_an_explicit_schema() -> None:
 @pytest.mark.parametrize("kwargs, key", [
     ({"bins": 1}, "bins"),
     ({"max_sample": 99}, "max_sample"),
-    ({"top_categories": 0}, "top_categories"),
     ({"max_categories": True}, "max_categories"),
-    ({"top_categories": 30, "max_categories": 20}, "top_categories"),
+    ({"max_categories": 0}, "max_categories"),
     ({"bins": 2.5}, "bins"),
 ])
 def test_profile_options_reject_bad_values(kwargs: dict[str, object], key: str) -> None:

@@ -84,10 +84,10 @@ def build(cls: type[T], table: object, path: str, problems: Problems, *,
     >>> from driftwatch.profiling import ProfileOptions
     >>> problems = Problems("c.toml")
     >>> build(ProfileOptions, {"bins": 20}, "profile", problems)
-    ProfileOptions(bins=20, max_sample=250000, top_categories=20, max_categories=10000)
+    ProfileOptions(bins=20, max_sample=250000, max_categories=10000)
     >>> build(ProfileOptions, {"bins": 1, "colour": "red"}, "profile", problems)
     >>> problems.format()  # doctest: +NORMALIZE_WHITESPACE
-    ['c.toml: profile.colour: unknown key (valid: bins, max_categories, max_sample, top_categories)',
+    ['c.toml: profile.colour: unknown key (valid: bins, max_categories, max_sample)',
      'c.toml: profile.bins: must be >= 2, got 1']
     """
     if not isinstance(table, Mapping):

@@ -16,6 +16,7 @@ corrected across the columns of one run (Benjamini-Hochberg by default) before t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -187,7 +188,8 @@ class DriftDetector:
         if ref.kind not in method.kinds:
             details["error"] = f"method {method.name!r} does not apply to {ref.kind} column {column!r}"
             return _final(Finding(column, method.name, None, "error", details=details))
-        if min(_usable(ref, as_category), _usable(cur, as_category)) < self.min_rows:
+        counts_missing = as_category and method.sees_missing
+        if min(_usable(ref, counts_missing), _usable(cur, counts_missing)) < self.min_rows:
             details["reason"] = f"fewer than min_rows={self.min_rows} usable values on one side"
             return _final(Finding(column, method.name, None, "insufficient_data", details=details))
         ctx = Context(missing_as_category=as_category, top_categories=self.top_categories)
@@ -200,7 +202,7 @@ class DriftDetector:
         bins = align(ref, cur, top=self.top_categories, missing_as_category=as_category)
         details["bins"] = {"labels": list(bins.labels), "ref": _shares(bins.ref), "cur": _shares(bins.cur)}
         direction = rule.direction or self.direction
-        if ref.kind == "numeric":
+        if ref.kind == "numeric" and math.isfinite(cur.mean - ref.mean):
             details["mean_shift"] = cur.mean - ref.mean
         if method.decides_on == "p_value":
             threshold = rule.threshold if rule.threshold is not None else self.alpha

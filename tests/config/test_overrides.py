@@ -15,9 +15,11 @@ from .conftest import MONITOR
 def test_environment_beats_file_beats_default(write, tmp_path: Path) -> None:
     path = write("[profile]\nbins = 12\nmax_sample = 500\n")
     assert load(path, environ={}).profile.bins == 12
-    settings = load(path, environ={"DRIFTWATCH_PROFILE__BINS": "20", "DRIFTWATCH_PROFILE__TOP_CATEGORIES": "5"})
-    assert (settings.profile.bins, settings.profile.max_sample, settings.profile.top_categories) == (20, 500, 5)
+    settings = load(path, environ={"DRIFTWATCH_PROFILE__BINS": "20"})
+    assert (settings.profile.bins, settings.profile.max_sample) == (20, 500)
     assert settings.profile.max_categories == 10_000  # untouched default
+    settings = load(path, environ={"DRIFTWATCH_PROFILE__MAX_CATEGORIES": "5"})
+    assert (settings.profile.bins, settings.profile.max_categories) == (12, 5)
 
 
 def test_store_url_from_environment_creates_the_section(write, tmp_path: Path) -> None:
@@ -59,7 +61,7 @@ def test_unknown_sections_and_keys_from_environment(write) -> None:
         f"{path}: DRIFTWATCH_ALERTZ__URL: unknown section 'alertz' (valid: monitors, profile, store)",
         f"{path}: DRIFTWATCH_MONITORS__NAME: [[monitors]] is an array of tables and cannot be set from the environment",
         f"{path}: DRIFTWATCH_STORE__: expected DRIFTWATCH_<SECTION>__<KEY>",
-        f"{path}: profile.binz: unknown key (valid: bins, max_categories, max_sample, top_categories) "
+        f"{path}: profile.binz: unknown key (valid: bins, max_categories, max_sample) "
         "(set by DRIFTWATCH_PROFILE__BINZ)",
     ]
 

@@ -29,7 +29,7 @@ def test_load_raises_config_error_listing_every_problem(write) -> None:
     with pytest.raises(ConfigError) as caught:
         load(path, environ={})
     assert caught.value.problems == [
-        f"{path}:3: profile.colour: unknown key (valid: bins, max_categories, max_sample, top_categories)",
+        f"{path}:3: profile.colour: unknown key (valid: bins, max_categories, max_sample)",
         f"{path}:2: profile.bins: must be >= 2, got 1",
     ]
     assert str(caught.value) == "\n".join(caught.value.problems)

@@ -589,9 +589,6 @@ def test_auto_with_missing_as_category_on_a_binary_column_with_missing_values() 
     assert moved.value == pytest.approx(res.statistic, rel=0, abs=ABS) and moved.status == "alert"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with missing_as_category=True the min_rows check counts missing rows "
-                                       "even for ks/wasserstein/cramervonmises/anderson, which ignore them: an all-NaN "
-                                       "column gives 'error' (ref_sorted: must not be empty), 5 finite values are tested")
 @pytest.mark.parametrize("method", ["auto", "ks", "wasserstein", "cramervonmises", "anderson"])
 def test_missing_as_category_does_not_make_missing_rows_usable_for_value_tests(method: str) -> None:
     assert one(np.full(300, np.nan), np.full(300, np.nan), method=method,
@@ -602,8 +599,6 @@ def test_missing_as_category_does_not_make_missing_rows_usable_for_value_tests(m
     assert one(ref, cur, method=method, missing_as_category=True).status == "insufficient_data"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: details['mean_shift'] is NaN when a numeric column has no finite values "
-                                       "but a binned method runs (missing_as_category=True): to_json() is not valid JSON")
 def test_all_missing_numeric_column_with_missing_as_category_gives_valid_json() -> None:
     r = one(np.full(300, np.nan), np.full(300, np.nan), method="psi", missing_as_category=True)
     assert r.status == "ok"
@@ -678,9 +673,6 @@ def test_heavy_tails_give_the_scipy_figures_and_no_false_alarm() -> None:
     assert moved.status == "alert"
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="BUG: profile_numeric's std squares deviations of finite values near 1e300 and overflows: "
-                          "RuntimeWarning 'overflow encountered in square' (std becomes inf)")
 def test_huge_finite_values_profile_without_overflow() -> None:
     ref = np.random.default_rng(48).normal(size=200)
     cur = np.r_[np.random.default_rng(49).normal(size=198), [-1e300, 1e300]]
@@ -836,12 +828,10 @@ def test_psi_is_never_negative(ref: list[float], cur: list[float]) -> None:
 def test_bounded_distances_stay_in_the_unit_interval(ref: list[float], cur: list[float], method: str) -> None:
     r = one(np.array(ref), np.array(cur), method=method)
     assert 0.0 <= r.value <= 1.0
-    # identical samples: 0 up to the rounding of 1 - sum(sqrt(p q)) (see the xfail below)
+    # identical samples: 0
     assert one(np.array(ref), np.array(ref), method=method).value == pytest.approx(0.0, abs=1e-7)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: hellinger computes sqrt(1 - sum(sqrt(p q))); for identical shares "
-                                       "1 - BC rounds to ~1e-16 and the square root turns it into ~1e-8")
 def test_hellinger_of_identical_samples_is_exactly_zero() -> None:
     values = np.array([0.0] * 22 + [1.0] * 5 + [2.0] * 3)
     assert one(values, values, method="hellinger").value == 0.0

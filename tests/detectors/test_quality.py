@@ -324,8 +324,6 @@ def test_thresholds_are_configurable() -> None:
 
 # --- pandas Categorical columns (e.g. dictionary-encoded Parquet) ---------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: category_counts keeps the zero counts of a pandas Categorical's unused "
-                                       "categories, so a category with no current rows is not 'vanished'")
 def test_a_vanished_category_of_a_pandas_categorical_warns() -> None:
     ref = pd.DataFrame({"c": pd.Categorical(["a"] * 80 + ["b"] * 60 + ["c"] * 40 + ["d"] * 20)})
     cur = pd.DataFrame({"c": pd.Categorical(["a"] * 80 + ["b"] * 60 + ["c"] * 60, categories=list("abcd"))})
@@ -333,8 +331,6 @@ def test_a_vanished_category_of_a_pandas_categorical_warns() -> None:
     assert r.value == pytest.approx(0.1) and r.status == "warn"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a pandas Categorical reference lists its unused categories with count 0, "
-                                       "so current rows in a category the reference never had are not 'new'")
 def test_an_unused_reference_dtype_category_counts_as_new() -> None:
     ref = pd.DataFrame({"c": pd.Categorical(["a"] * 100 + ["b"] * 100, categories=["a", "b", "z"])})
     cur = pd.DataFrame({"c": ["a"] * 90 + ["b"] * 90 + ["z"] * 20})

@@ -52,6 +52,9 @@ class Method:
     default_threshold: float
     decides_on: Literal["p_value", "value"]
     compute: Callable[[ColumnProfile, ColumnProfile, Context], Measurement]
+    #: Whether ``missing_as_category`` reaches the statistic (binned and categorical methods);
+    #: the others work on the finite values alone.
+    sees_missing: bool = True
 
 
 def _nominal(profile: ColumnProfile) -> int | None:
@@ -129,13 +132,13 @@ CATEGORICAL = frozenset({"categorical"})
 BOTH = NUMERIC | CATEGORICAL
 
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("ks", NUMERIC, 0.05, "p_value", _ks),
-    Method("wasserstein", NUMERIC, 0.1, "value", _wasserstein),
+    Method("ks", NUMERIC, 0.05, "p_value", _ks, sees_missing=False),
+    Method("wasserstein", NUMERIC, 0.1, "value", _wasserstein, sees_missing=False),
     Method("psi", BOTH, 0.2, "value", _psi),
     Method("jensenshannon", BOTH, 0.1, "value", _binned_measure(jensenshannon)),
     Method("hellinger", BOTH, 0.1, "value", _binned_measure(hellinger)),
-    Method("cramervonmises", NUMERIC, 0.05, "p_value", _cvm),
-    Method("anderson", NUMERIC, 0.05, "p_value", _anderson),
+    Method("cramervonmises", NUMERIC, 0.05, "p_value", _cvm, sees_missing=False),
+    Method("anderson", NUMERIC, 0.05, "p_value", _anderson, sees_missing=False),
     Method("chisquare", CATEGORICAL, 0.05, "p_value", _chisquare),
     Method("ztest", CATEGORICAL, 0.05, "p_value", _ztest),
 )}
