@@ -10,8 +10,7 @@ import pytest
 from scipy import stats
 
 import driftwatch
-from driftwatch import DataError, Profile, Schema
-from driftwatch import profiling
+from driftwatch import DataError, Profile, Schema, profiling
 from driftwatch.profiling import (
     ProfileOptions,
     cache_key,

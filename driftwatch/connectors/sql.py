@@ -98,7 +98,7 @@ class SqlConnector:
             raise ValueError("url: must be a database URL such as postgresql+psycopg://user@host/db")
         try:
             make_url(self.url.reveal())
-        except (ArgumentError, ValueError) as exc:
+        except (ArgumentError, ValueError):
             # not echoed: an unparseable URL cannot be redacted reliably
             raise ValueError("url: not a SQLAlchemy database URL "
                              "(expected dialect+driver://user:password@host:port/database)") from None

@@ -87,7 +87,7 @@ def create_engine(url: str) -> Engine:
     raw = url.strip()
     try:
         parsed = make_url(raw)
-    except (ArgumentError, ValueError) as exc:
+    except (ArgumentError, ValueError):
         raise _config_error(
             "not a database URL (expected e.g. sqlite:///driftwatch.db or "
             "postgresql://USER:PASSWORD@HOST:5432/DB)", raw, show_url=False) from None

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from driftwatch.config import (MonitorSettings, ReferenceSettings, Settings, StoreSettings, load,
-                               settings_from_dict, validate)
+from driftwatch.config import (
+    MonitorSettings,
+    ReferenceSettings,
+    Settings,
+    StoreSettings,
+    load,
+    settings_from_dict,
+    validate,
+)
 from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.detectors import DriftDetector, QualityDetector
 from driftwatch.detectors.drift import ColumnRule

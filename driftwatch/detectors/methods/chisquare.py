@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .counts import paired_counts
+
 __all__ = ["chisquare_counts"]
 
 
@@ -35,19 +37,7 @@ def chisquare_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[fl
     >>> chisquare_counts(np.array([7, 0]), np.array([3, 0]))
     (0.0, 1.0)
     """
-    ref = np.asarray(ref_counts, dtype=np.float64)
-    cur = np.asarray(cur_counts, dtype=np.float64)
-    for name, arr in (("ref_counts", ref), ("cur_counts", cur)):
-        if arr.ndim != 1:
-            raise ValueError(f"{name}: must be 1-D, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError(f"{name}: counts must be finite and >= 0")
-    if ref.shape != cur.shape:
-        raise ValueError(f"cur_counts: has {cur.shape[0]} bins, ref_counts has {ref.shape[0]}")
-    if (ref.sum() == 0) != (cur.sum() == 0):
-        empty = "ref_counts" if ref.sum() == 0 else "cur_counts"
-        raise ValueError(f"{empty}: all counts are 0, the other side's are not")
-
+    ref, cur = paired_counts(ref_counts, cur_counts)
     keep = (ref > 0) | (cur > 0)
     observed = np.stack([ref[keep], cur[keep]])
     dof = observed.shape[1] - 1

@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy.special import rel_entr
 
+from .counts import paired_counts
+
 __all__ = ["jensenshannon"]
 
 
@@ -36,7 +38,7 @@ def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     >>> jensenshannon(np.array([2, 3]), np.array([4, 6]))
     0.0
     """
-    ref, cur = _counts(ref_counts, cur_counts)
+    ref, cur = paired_counts(ref_counts, cur_counts)
     ref_total, cur_total = ref.sum(), cur.sum()
     if ref_total == 0 and cur_total == 0:
         return 0.0
@@ -45,19 +47,3 @@ def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     m = (p + q) / 2.0
     js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / np.log(2)
     return float(math.sqrt(min(max(float(js) / 2.0, 0.0), 1.0)))
-
-
-def _counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ref = np.asarray(ref_counts, dtype=np.float64)
-    cur = np.asarray(cur_counts, dtype=np.float64)
-    for name, arr in (("ref_counts", ref), ("cur_counts", cur)):
-        if arr.ndim != 1:
-            raise ValueError(f"{name}: must be 1-D, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError(f"{name}: counts must be finite and >= 0")
-    if ref.shape != cur.shape:
-        raise ValueError(f"cur_counts: has {cur.shape[0]} bins, ref_counts has {ref.shape[0]}")
-    if (ref.sum() == 0) != (cur.sum() == 0):
-        empty = "ref_counts" if ref.sum() == 0 else "cur_counts"
-        raise ValueError(f"{empty}: all counts are 0, the other side's are not")
-    return ref, cur

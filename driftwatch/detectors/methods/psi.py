@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .counts import paired_counts
+
 __all__ = ["psi"]
 
 
@@ -37,7 +39,7 @@ def psi(
     """
     if not eps > 0:
         raise ValueError(f"eps: must be > 0, got {eps}")
-    ref, cur = _counts(ref_counts, cur_counts)
+    ref, cur = paired_counts(ref_counts, cur_counts)
     ref_total, cur_total = ref.sum(), cur.sum()
     if ref_total == 0 and cur_total == 0:
         return 0.0, np.zeros(ref.shape[0])
@@ -45,19 +47,3 @@ def psi(
     q = np.maximum(cur / cur_total, eps)
     contributions = (q - p) * np.log(q / p)
     return float(contributions.sum()), contributions
-
-
-def _counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ref = np.asarray(ref_counts, dtype=np.float64)
-    cur = np.asarray(cur_counts, dtype=np.float64)
-    for name, arr in (("ref_counts", ref), ("cur_counts", cur)):
-        if arr.ndim != 1:
-            raise ValueError(f"{name}: must be 1-D, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError(f"{name}: counts must be finite and >= 0")
-    if ref.shape != cur.shape:
-        raise ValueError(f"cur_counts: has {cur.shape[0]} bins, ref_counts has {ref.shape[0]}")
-    if (ref.sum() == 0) != (cur.sum() == 0):
-        empty = "ref_counts" if ref.sum() == 0 else "cur_counts"
-        raise ValueError(f"{empty}: all counts are 0, the other side's are not")
-    return ref, cur
