@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from . import __version__
 from .errors import ConfigError, DriftwatchError
 from .model import Result, Window
@@ -93,18 +95,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .config import load, validate
+    from .config import load
 
     path = args.config or args.path
     if not path:
         _error("validate: give the config file (driftwatch validate config.toml)")
         return EXIT_USAGE
-    problems = validate(path)
-    if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
-        return EXIT_USAGE
-    settings = load(path)
+    settings = load(path)  # a ConfigError lists every problem, one per line (see main)
     print(f"{path}: ok ({len(settings.monitors)} monitor{'s' if len(settings.monitors) != 1 else ''})")
     return EXIT_OK
 
@@ -217,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except DriftwatchError as exc:
         _error(str(exc))
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:  # the store went away mid-command
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _error(f"store: {reason}")
         return EXIT_USAGE
     except OSError as exc:  # a path the user gave cannot be written or read
         where = exc.filename if exc.filename is not None else ""
