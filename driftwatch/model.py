@@ -76,6 +76,7 @@ class Schema:
     sensitive: tuple[str, ...] = ()
     id: str | None = None
     timestamp: str | None = None
+    task: str | None = None
 
     def __post_init__(self) -> None:
         for name in _SCHEMA_LISTS:
@@ -91,6 +92,9 @@ class Schema:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"{name}: must be a column name, got {value!r}")
+        if self.task not in (None, "classification", "binary", "multiclass", "regression"):
+            raise ValueError(f"task: must be one of classification, binary, multiclass, regression, "
+                             f"got {self.task!r}")
         both = sorted(set(self.numeric) & set(self.categorical))
         if both:
             raise ValueError(f"numeric: {both} also listed in categorical")
@@ -136,7 +140,7 @@ class Schema:
         categorical when they take at most ``max_integer_categories`` distinct values.
 
         >>> Schema.infer(pd.DataFrame({"x": [0.5, 1.5], "flag": [True, False], "n": [1, 2]}))
-        Schema(numeric=('x',), categorical=('flag', 'n'), target=None, prediction=None, score=None, sensitive=(), id=None, timestamp=None)
+        Schema(numeric=('x',), categorical=('flag', 'n'), target=None, prediction=None, score=None, sensitive=(), id=None, timestamp=None, task=None)
         """
         numeric: list[str] = []
         categorical: list[str] = []

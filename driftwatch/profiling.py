@@ -33,9 +33,11 @@ import pandas as pd
 
 from .errors import DataError
 from .model import Schema
+from .outcomes import Outcomes, outcomes_of
+from .values import category_key, numeric_values
 
 #: Bumped whenever the profile layout changes, so old cached profiles are not reused.
-PROFILE_FORMAT = 2
+PROFILE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Profile:
     #: True when the schema was guessed from the reference: then every column is watched and
     #: a current column the reference never had is worth a warning.
     schema_inferred: bool = False
+    #: The reference's labelled rows (labels, predictions, scores), when the schema names a target.
+    outcomes: Outcomes | None = None
 
     def to_bytes(self) -> bytes:
         """Serialise without pickle (``numpy.savez`` plus a JSON header)."""
@@ -135,6 +139,15 @@ class Profile:
             arrays[f"{i}_edges"] = col.edges
             arrays[f"{i}_bins"] = col.bin_counts
             arrays[f"{i}_counts"] = col.counts
+        if self.outcomes is not None:
+            o = self.outcomes
+            header["outcomes"] = {"task": o.task, "n_rows": o.n_rows, "n_labelled": o.n_labelled,
+                                  "has_pred": o.y_pred is not None, "has_score": o.score is not None}
+            arrays["outcomes_true"] = o.y_true
+            if o.y_pred is not None:
+                arrays["outcomes_pred"] = o.y_pred
+            if o.score is not None:
+                arrays["outcomes_score"] = o.score
         buffer = io.BytesIO()
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
@@ -152,9 +165,17 @@ class Profile:
                     categories=tuple(meta.pop("categories")),
                     sorted_values=npz[f"{i}_sorted"], edges=npz[f"{i}_edges"],
                     bin_counts=npz[f"{i}_bins"], counts=npz[f"{i}_counts"], **meta)
+            outcomes = None
+            if "outcomes" in header:
+                meta = header["outcomes"]
+                outcomes = Outcomes(task=meta["task"], y_true=npz["outcomes_true"],
+                                    y_pred=npz["outcomes_pred"] if meta["has_pred"] else None,
+                                    score=npz["outcomes_score"] if meta["has_score"] else None,
+                                    n_rows=meta["n_rows"], n_labelled=meta["n_labelled"])
         schema = Schema.from_value(header["schema"])
         return cls(schema=schema, n_rows=header["n_rows"], columns=columns,
-                   options=ProfileOptions(**header["options"]), schema_inferred=header["schema_inferred"])
+                   options=ProfileOptions(**header["options"]), schema_inferred=header["schema_inferred"],
+                   outcomes=outcomes)
 
 
 def cache_key(source_version: str, schema: Schema | None, options: ProfileOptions) -> str:
@@ -164,29 +185,6 @@ def cache_key(source_version: str, schema: Schema | None, options: ProfileOption
 
 
 # --- building -------------------------------------------------------------------------------
-
-def numeric_values(series: pd.Series, column: str) -> np.ndarray:
-    """The column as float64 with NaN for missing; a non-numeric value is a ``DataError``."""
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        return values
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        first = series[bad].iloc[0]
-        raise DataError(f"column {column!r}: non-numeric value {str(first)[:80]!r} in a numeric column "
-                        f"({int(bad.sum())} such rows)")
-    values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
-    return values
-
-
-def _category_key(value: object) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
 
 def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
     """Counts per category as a string-keyed Series (most frequent first) and the missing count.
@@ -200,7 +198,7 @@ def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
     """
     counts = series.value_counts(dropna=True, sort=False)
     counts = counts[counts > 0]  # a pandas Categorical lists its unused categories with count 0
-    keys = [_category_key(v) for v in counts.index]
+    keys = [category_key(v) for v in counts.index]
     counts = pd.Series(counts.to_numpy(dtype=np.int64), index=keys)
     if not counts.index.is_unique:
         counts = counts.groupby(level=0, sort=False).sum()
@@ -322,4 +320,5 @@ def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None =
             columns[column] = profile_categorical(reference[column], column,
                                                   max_categories=options.max_categories)
     return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options,
-                   schema_inferred=schema is None)
+                   schema_inferred=schema is None,
+                   outcomes=outcomes_of(reference, resolved, max_sample=options.max_sample))

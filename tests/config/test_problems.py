@@ -89,7 +89,7 @@ def test_unknown_keys_at_every_level(write) -> None:
         f"{path}:6: store.pool: unknown key (valid: url)",
         f"{path}:10: monitors[0].owner: unknown key (valid: current, detectors, name, reference, schema, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, id, numeric, prediction, "
-        "score, sensitive, target, timestamp)",
+        "score, sensitive, target, task, timestamp)",
         f"{path}:17: monitors[0].current.pth: unknown key (valid: {FILE_KEYS})",
         f"{path}:21: monitors[0].reference.begin: unknown key (valid: end, {FILE_KEYS.replace('path, ', 'path, start, ')})",
         f"{path}:24: monitors[0].detectors[0].treshold: unknown key (valid: {DRIFT_KEYS})",
