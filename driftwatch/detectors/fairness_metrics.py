@@ -86,9 +86,11 @@ def group_rates(y_true01: np.ndarray, y_pred01: np.ndarray, groups: pd.DataFrame
     returned). Missing values form their own group labelled ``MISSING_LABEL`` (fairlearn
     refuses missing sensitive values instead). Values that print the same (``1`` and
     ``"1"``; a missing value and the string ``"(missing)"``) are one group, because the
-    label is the group's identity. Groups are sorted
-    column by column in the column's natural order (numbers numerically, categoricals in
-    category order; by label when the values cannot be compared), missing last.
+    label is the group's identity. Labels are ``str(value)``, so an integer column that
+    pandas holds as float because of missing values shows ``"1.0"`` (use ``"Int64"`` for
+    ``"1"``). Groups are sorted column by column in the column's natural order (numbers
+    numerically, numbers before strings, categoricals in category order; by label when the
+    values cannot be compared), missing last.
 
     ``y_true01`` and ``y_pred01`` hold 0/1 (or bool) per row of ``groups``.
 
