@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .detectors import CurrentData, Detector
 from .errors import DataError, DriftwatchError
+from .labels import join_labels
 from .model import Finding, Result, Window
 from .profiling import Profile, ProfileOptions, cache_key, profile
 
@@ -32,9 +33,10 @@ log = logging.getLogger("driftwatch.engine")
 ENGINE = "engine"
 
 
-def detect(reference: Profile, current: pd.DataFrame, detectors: Sequence[Detector]) -> list[tuple[str, Finding]]:
+def detect(reference: Profile, current: pd.DataFrame, detectors: Sequence[Detector],
+           context: Mapping[str, Any] | None = None) -> list[tuple[str, Finding]]:
     """Every detector's findings on one current window, tagged with the detector name."""
-    data = CurrentData(current, reference)
+    data = CurrentData(current, reference, context=context)
     return [(type(detector).name, finding)
             for detector in detectors
             for finding in detector.run(reference, data, reference.schema)]
@@ -70,7 +72,8 @@ def reference_windows(monitor: MonitorSettings, window: Window) -> list[Window |
     return [None]
 
 
-def load_reference(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions) -> Profile:
+def load_reference(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions,
+                   now: datetime | None = None) -> Profile:
     """The reference profile of ``monitor`` for ``window``: from the store's cache when its
     source has not changed (a stat or a key, not a read), otherwise read, profiled, cached."""
     connector = monitor.reference.connector or monitor.current
@@ -85,6 +88,10 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
     columns = list(monitor.schema.columns) if monitor.schema is not None else None
     frames = [connector.fetch(w, columns) for w in ref_windows]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    schema = monitor.schema
+    if monitor.labels is not None and schema is not None and schema.target not in frame.columns:
+        frame = join_labels(frame, monitor.labels, schema, None, now or datetime.now(timezone.utc),
+                            where=f"monitor {monitor.name!r} reference")
     if frame.empty:
         where = f" for [{ref_windows[0].start.isoformat()}, {ref_windows[-1].end.isoformat()})" \
             if ref_windows[0] is not None and ref_windows[-1] is not None else ""
@@ -95,23 +102,33 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
 
 
 def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, options: ProfileOptions,
-                owner: str | None = None, rerun: bool = True) -> RunOutcome:
+                owner: str | None = None, rerun: bool = True, now: datetime | None = None) -> RunOutcome:
     """Run ``monitor`` over ``window`` and store the outcome.
 
     A window another process already claimed (``rerun=False``) comes back ``skipped``; any
-    failure comes back ``failed`` with one ``error`` result, and the other monitors go on."""
+    failure comes back ``failed`` with one ``error`` result, and the other monitors go on.
+    ``now`` (default: the clock) decides whether the window's labels are due yet."""
+    now = now or datetime.now(timezone.utc)
     run_id = store.start_run(monitor.name, window, owner=owner or default_owner(), rerun=rerun)
     if run_id is None:
         return RunOutcome(monitor.name, window, None, "skipped")
     try:
-        reference = load_reference(monitor, window, store, options)
+        reference = load_reference(monitor, window, store, options, now)
         needed: set[str] = set()
         for detector in monitor.detectors:
             needed |= detector.required_columns(reference.schema)
+        if monitor.labels is not None and monitor.labels.id_column:
+            needed.add(monitor.labels.id_column)
         # Without a configured schema every column is watched, so read them all (new ones too).
         current = monitor.current.fetch(window, sorted(needed) if monitor.schema is not None else None)
+        if monitor.labels is not None:
+            current = join_labels(current, monitor.labels, reference.schema, window, now,
+                                  where=f"monitor {monitor.name!r} window {window}")
+        context = {}
+        if now < window.end + monitor.label_delay:
+            context["labels_due_at"] = (window.end + monitor.label_delay).isoformat()
         results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
-                   for d, f in detect(reference, current, monitor.detectors)]
+                   for d, f in detect(reference, current, monitor.detectors, context)]
         store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)))
         return RunOutcome(monitor.name, window, run_id, "succeeded", results)
     except Exception as exc:  # every failure ends the run as failed, never left running

@@ -29,10 +29,11 @@ from ..errors import ConfigError
 from .build import build_settings
 from .plugins import PluginRegistry
 from .problems import KeyLines, Problems, syntax_problem
-from .settings import DEFAULT_STORE_URL, MonitorSettings, ReferenceSettings, Settings, StoreSettings
+from .settings import DEFAULT_STORE_URL, LabelsSettings, MonitorSettings, ReferenceSettings, Settings, StoreSettings
 
 __all__ = [
     "DEFAULT_STORE_URL",
+    "LabelsSettings",
     "MonitorSettings",
     "ReferenceSettings",
     "Settings",

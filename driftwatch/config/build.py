@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,7 +18,14 @@ from .interpolate import interpolate
 from .overrides import apply_overrides
 from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
 from .problems import Problems, join, secret_values
-from .settings import DEFAULT_STORE_URL, MonitorSettings, ReferenceSettings, Settings, StoreSettings
+from .settings import (
+    DEFAULT_STORE_URL,
+    LabelsSettings,
+    MonitorSettings,
+    ReferenceSettings,
+    Settings,
+    StoreSettings,
+)
 
 if TYPE_CHECKING:
     from ..connectors import Connector
@@ -29,7 +36,7 @@ __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 #: The valid top-level names and what they hold.
 SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "monitors": "array"}
 STORE_KEYS = ("url",)
-MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors")
+MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors", "labels", "label_delay")
 #: The detectors of a monitor that lists none.
 DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -131,14 +138,14 @@ class _Builder:
         window = None
         if "window" not in table:
             self.problems.add(join(path, "window"), "missing required key (a duration, e.g. 1h or 1d)")
-        elif not isinstance(table["window"], str):
-            self.problems.add(join(path, "window"),
-                              f"must be a duration string such as 1h or 1d, got {toml_type(table['window'])}")
         else:
-            try:
-                window = parse_duration(table["window"])
-            except ValueError as exc:
-                self.problems.add(join(path, "window"), str(exc))
+            window = self.duration(table["window"], join(path, "window"))
+        label_delay = timedelta(0)
+        if "label_delay" in table:
+            label_delay = self.duration(table["label_delay"], join(path, "label_delay")) or timedelta(0)
+        labels = None
+        if "labels" in table:
+            labels = self.labels(table["labels"], join(path, "labels"), connectors)
         schema = None
         if "schema" in table:
             schema = build(Schema, table["schema"], join(path, "schema"), self.problems)
@@ -164,8 +171,37 @@ class _Builder:
         if len(self.problems.items) > before or name is None or window is None or current is None \
                 or reference is None:
             return None
+        if labels is not None and labels.id_column is None and (schema is None or schema.id is None):
+            self.problems.add(join(join(path, "labels"), "id_column"),
+                              "labels are joined on a row id: set id_column here or schema.id")
+            return None
         return MonitorSettings(name=name, window=window, schema=schema, current=cast("Connector", current),
-                               reference=reference, detectors=cast("tuple[Detector, ...]", built))
+                               reference=reference, detectors=cast("tuple[Detector, ...]", built),
+                               labels=labels, label_delay=label_delay)
+
+    def duration(self, value: object, path: str) -> timedelta | None:
+        if not isinstance(value, str):
+            self.problems.add(path, f"must be a duration string such as 1h or 1d, got {toml_type(value)}")
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problems.add(path, str(exc))
+            return None
+
+    def labels(self, table: object, path: str, connectors: PluginRegistry) -> LabelsSettings | None:
+        if not isinstance(table, Mapping):
+            self.problems.add(path, f"must be a table, got {toml_type(table)}")
+            return None
+        id_column = table.get("id_column")
+        if id_column is not None and (not isinstance(id_column, str) or not id_column):
+            self.problems.add(join(path, "id_column"), f"must be a column name, got {toml_type(id_column)}")
+            return None
+        connector = build_plugin(connectors, table, path, self.problems, base_dir=self.base,
+                                 reserved=("id_column",))
+        if connector is None:
+            return None
+        return LabelsSettings(connector=cast("Connector", connector), id_column=id_column)
 
     def name(self, value: object, path: str) -> str | None:
         if value is None:

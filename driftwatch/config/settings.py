@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..profiling import ProfileOptions
     from ..secrets import Secret
 
-__all__ = ["DEFAULT_STORE_URL", "MonitorSettings", "ReferenceSettings", "Settings", "StoreSettings"]
+__all__ = ["DEFAULT_STORE_URL", "LabelsSettings", "MonitorSettings", "ReferenceSettings", "Settings", "StoreSettings"]
 
 #: The store when the config names none: a SQLite file next to the config file.
 DEFAULT_STORE_URL = "sqlite:///driftwatch.db"
@@ -43,6 +43,15 @@ class ReferenceSettings:
 
 
 @dataclass(frozen=True)
+class LabelsSettings:
+    """``[monitors.labels]``: where ground truth arrives, joined to predictions on ``id_column``
+    (default: ``schema.id``); the label column is ``schema.target``."""
+
+    connector: Connector
+    id_column: str | None = None
+
+
+@dataclass(frozen=True)
 class MonitorSettings:
     """One ``[[monitors]]`` entry: what to read, how often, and which detectors to run."""
 
@@ -52,6 +61,9 @@ class MonitorSettings:
     current: Connector
     reference: ReferenceSettings
     detectors: tuple[Detector, ...]
+    labels: LabelsSettings | None = None
+    #: How long after a window ends its labels are complete; performance waits until then.
+    label_delay: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)

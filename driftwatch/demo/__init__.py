@@ -4,6 +4,13 @@ Days 1-2 look like the reference. From day 3 on, ``income`` shifts up by about 4
 ``region`` mix moves towards "south" and a new region "islands" appears, and ``employment``
 loses values (missing share up by about 15 points). The other columns stay put, so a good
 monitor flags exactly those three columns.
+
+The model approves an application when its repayment probability (``probability``) is at
+least 0.5. Labels (``repaid``) arrive one to two days later in ``data/labels.csv``. From day 3 on
+the applicants repay less often than the model expects (concept drift: accuracy falls, and the
+label-free estimate, which trusts the reference calibration, cannot see it), and applicants
+with ``gender = "F"`` get lower scores, so their approval rate falls below four fifths of the
+others'.
 """
 
 from __future__ import annotations
@@ -30,6 +37,29 @@ class Demo:
     directory: Path
     config: Path
     windows: tuple[Window, ...]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
+
+
+def _model(rng: np.random.Generator, frame: pd.DataFrame, drift: float, prefix: str) -> pd.DataFrame:
+    """Add the model's outputs, the applicant's group and (separately returned later) the truth."""
+    n = len(frame)
+    gender = rng.choice(["F", "M"], n)
+    z = (0.4 + 1.2 * (frame["credit_score"] - 680) / 60 + 0.5 * (np.log(frame["income"]) - 10.8) / 0.5
+         - 0.4 * (frame["loan_amount"] / 15000 - 1) + rng.normal(0, 0.3, n))
+    z_model = z - 1.4 * drift * (gender == "F")
+    probability = _sigmoid(z_model.to_numpy())
+    p_true = _sigmoid((z - 1.0 * drift).to_numpy())
+    return frame.assign(
+        application_id=[f"{prefix}-{i:05d}" for i in range(n)],
+        gender=gender,
+        probability=probability.round(4),
+        approved=(probability >= 0.5).astype(int),
+        repaid=(rng.random(n) < p_true).astype(int),
+    )
 
 
 def _frame(rng: np.random.Generator, n: int, start: datetime, span: timedelta, drift: float) -> pd.DataFrame:
@@ -64,18 +94,26 @@ def write(directory: Path | str, *, days: int = 7, rows_per_day: int = 1000, ref
     directory = Path(directory)
     (directory / "data" / "current").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    model_rng = np.random.default_rng(seed + 1)  # its own stream: the feature data stays as it was
     now = today or datetime.now(timezone.utc)
     midnight = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
     first = midnight - timedelta(days=days)
     reference = _frame(rng, reference_rows, first - timedelta(days=30), timedelta(days=30), 0.0)
-    reference.to_parquet(directory / "data" / "reference.parquet", index=False)
+    _model(model_rng, reference, 0.0, "ref").to_parquet(directory / "data" / "reference.parquet", index=False)
     windows = []
+    labels = []
     for day in range(days):
         window = Window(first + timedelta(days=day), first + timedelta(days=day + 1))
         drift = 1.0 if day >= 2 else 0.0
-        frame = _frame(rng, rows_per_day, window.start, timedelta(days=1), drift)
-        frame.to_csv(directory / "data" / "current" / f"{window.start:%Y-%m-%d}.csv", index=False)
+        frame = _model(model_rng, _frame(rng, rows_per_day, window.start, timedelta(days=1), drift), drift,
+                       f"{window.start:%Y%m%d}")
+        frame.drop(columns=["repaid"]).to_csv(directory / "data" / "current" / f"{window.start:%Y-%m-%d}.csv",
+                                              index=False)
+        arrived = frame["ts"] + pd.to_timedelta(model_rng.uniform(1.0, 2.0, len(frame)), unit="D")
+        labels.append(frame.assign(labeled_at=arrived)[["application_id", "repaid", "labeled_at"]]
+                      [arrived < pd.Timestamp(now)])
         windows.append(window)
+    pd.concat(labels).to_csv(directory / "data" / "labels.csv", index=False)
     config = directory / "config.toml"
     shutil.copyfile(EXAMPLE_CONFIG, config)
     return Demo(directory=directory, config=config, windows=tuple(windows))

@@ -32,9 +32,13 @@ class Detector(Protocol):
 
 
 from .drift import DriftDetector  # noqa: E402
+from .fairness import FairnessDetector  # noqa: E402
+from .performance import PerformanceDetector  # noqa: E402
 from .quality import QualityDetector  # noqa: E402
 
-BUILTIN: dict[str, type] = {"drift": DriftDetector, "quality": QualityDetector}
+BUILTIN: dict[str, type] = {"drift": DriftDetector, "quality": QualityDetector,
+                            "performance": PerformanceDetector, "fairness": FairnessDetector}
 REGISTRY: Registry[object] = Registry("driftwatch.detectors", BUILTIN)
 
-__all__ = ["BUILTIN", "REGISTRY", "CurrentData", "Detector", "DriftDetector", "QualityDetector"]
+__all__ = ["BUILTIN", "REGISTRY", "CurrentData", "Detector", "DriftDetector", "FairnessDetector",
+           "PerformanceDetector", "QualityDetector"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pandas as pd
 
@@ -22,9 +23,13 @@ from ..profiling import ColumnProfile, Profile, profile_categorical, profile_num
 class CurrentData:
     """A current window bound to the reference it is compared with."""
 
-    def __init__(self, frame: pd.DataFrame, reference: Profile, *, threads: int | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, reference: Profile, *, threads: int | None = None,
+                 context: Mapping[str, Any] | None = None) -> None:
         self.frame = frame
         self.reference = reference
+        #: Facts about the run a detector may need, e.g. ``labels_due_at`` (ISO time) while the
+        #: window's labels are not due yet.
+        self.context: Mapping[str, Any] = dict(context or {})
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._cache: dict[str, ColumnProfile | DataError] = {}
         self._lock = threading.Lock()

@@ -87,7 +87,7 @@ def test_unknown_keys_at_every_level(write) -> None:
         f"{path}:1: colour: unknown key (valid: monitors, profile, store)",
         f"{path}:2: alerts: unknown section (valid: monitors, profile, store)",
         f"{path}:6: store.pool: unknown key (valid: url)",
-        f"{path}:10: monitors[0].owner: unknown key (valid: current, detectors, name, reference, schema, window)",
+        f"{path}:10: monitors[0].owner: unknown key (valid: current, detectors, label_delay, labels, name, reference, schema, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, id, numeric, prediction, "
         "score, sensitive, target, task, timestamp)",
         f"{path}:17: monitors[0].current.pth: unknown key (valid: {FILE_KEYS})",

@@ -1,0 +1,318 @@
+"""Model performance on the labelled rows of a window, compared with the reference.
+
+Each metric is computed on the current window's labelled rows and on the reference's, and the
+current value is judged by one of three rules (per metric, ``rules.<metric>``):
+
+* ``min`` / ``max`` — an absolute floor (higher-is-better metrics) or ceiling (lower-is-better);
+* ``max_drop`` — the current value is worse than the reference value by more than this, in the
+  metric's own units (accuracy 0.91 → 0.85 is a drop of 0.06);
+* neither (the default, ``auto``) — the reference metric is bootstrapped over ``bootstrap``
+  resamples the size of the current window; the current value alerts when it falls outside the
+  central ``interval`` (0.99) on the worse side. An improvement never pages anyone. The interval
+  goes into ``details`` so a report can draw it.
+
+Rows without a label are counted (``label_coverage``), never dropped silently; labels the
+reference never had are a ``new_label_share`` warning. For binary classifiers with scores, the
+``estimated_*`` metrics need no labels at all: the scores are calibrated on the reference
+(isotonic by default) and the expected confusion matrix of the current window gives estimated
+accuracy, precision, recall, F1 and ROC AUC. The estimate is blind to concept drift: if the
+relationship between inputs and labels changes while the scores look the same, it stays put.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import DataError
+from ..model import Finding, Schema
+from ..outcomes import Outcomes, check_scores, outcomes_of
+from ..profiling import Profile
+from ..values import numeric_values
+from .current import CurrentData
+from .estimation import estimate_binary, fit_isotonic, fit_platt
+from .metrics import METRICS, Labels, Metric, metrics_for
+
+ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
+CALIBRATIONS = ("isotonic", "platt")
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """How one metric is judged (``[monitors.detectors.rules.<metric>]``); none set = auto."""
+
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("min", "max", "max_drop"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{key}: must be a number, got {value!r}")
+        if self.max_drop is not None and self.max_drop < 0:
+            raise ValueError(f"max_drop: must be >= 0, got {self.max_drop!r}")
+
+
+def positive_class(classes: tuple[str, ...], configured: str | None) -> str:
+    """The positive class: as configured, else "1" / "true" when the labels are 0/1 or booleans,
+    else the last class in sorted order.
+
+    >>> positive_class(("0", "1"), None), positive_class(("false", "true"), None), positive_class(("a", "b"), "a")
+    ('1', 'true', 'a')
+    """
+    if configured is not None:
+        return configured
+    for candidate in ("1", "true"):
+        if candidate in classes:
+            return candidate
+    if not classes:
+        raise DataError("no class labels in the reference, so there is no positive class (set positive_class)")
+    return classes[-1]
+
+
+@dataclass(frozen=True)
+class PerformanceDetector:
+    """Performance metrics and label-free estimates (``type = "performance"``).
+
+    >>> PerformanceDetector(interval=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: interval: must be in (0, 1), got 1.5
+    """
+
+    name: ClassVar[str] = "performance"
+
+    metrics: tuple[str, ...] = ()
+    positive_class: str | None = None
+    decision_threshold: float = 0.5
+    interval: float = 0.99
+    bootstrap: int = 200
+    seed: int = 0
+    min_rows: int = 30
+    estimate: bool = True
+    calibration: str = "isotonic"
+    rules: Mapping[str, MetricRule] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        for name in self.metrics:
+            if name not in METRICS:
+                raise ValueError(f"metrics: unknown metric {name!r} (valid: {', '.join(sorted(METRICS))})")
+        if not isinstance(self.decision_threshold, (int, float)) or not 0 <= self.decision_threshold <= 1:
+            raise ValueError(f"decision_threshold: must be in [0, 1], got {self.decision_threshold!r}")
+        if not isinstance(self.interval, (int, float)) or not 0 < self.interval < 1:
+            raise ValueError(f"interval: must be in (0, 1), got {self.interval!r}")
+        for key, low in (("bootstrap", 10), ("min_rows", 1), ("seed", 0)):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{key}: must be an integer >= {low}, got {value!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration: must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}")
+        if not isinstance(self.estimate, bool):
+            raise ValueError(f"estimate: must be true or false, got {self.estimate!r}")
+        if self.positive_class is not None and not isinstance(self.positive_class, str):
+            object.__setattr__(self, "positive_class", str(self.positive_class))
+        rules: dict[str, MetricRule] = {}
+        known = {f.name for f in fields(MetricRule)}
+        for metric, rule in dict(self.rules).items():
+            if metric not in METRICS:
+                raise ValueError(f"rules.{metric}: unknown metric (valid: {', '.join(sorted(METRICS))})")
+            if isinstance(rule, MetricRule):
+                rules[metric] = rule
+                continue
+            if not isinstance(rule, Mapping):
+                raise ValueError(f"rules.{metric}: must be a table, got {rule!r}")
+            unknown = sorted(set(rule) - known)
+            if unknown:
+                raise ValueError(f"rules.{metric}.{unknown[0]}: unknown key (valid: {', '.join(sorted(known))})")
+            try:
+                rules[metric] = MetricRule(**rule)
+            except ValueError as exc:
+                raise ValueError(f"rules.{metric}.{exc}") from None
+        object.__setattr__(self, "rules", rules)
+
+    def required_columns(self, schema: Schema) -> set[str]:
+        named = (schema.target, schema.prediction, schema.score, schema.id)
+        return {c for c in named if c is not None}
+
+    def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
+        ref = reference.outcomes
+        if ref is None or ref.y_true.size == 0:
+            reason = (f"the reference has no labelled rows (schema.target = {schema.target!r})"
+                      if schema.target else "the schema names no target column")
+            return [Finding("", "performance", None, "error", details={"error": reason})]
+        try:
+            cur = outcomes_of(current.frame, schema, task=ref.task)
+            all_scores = self._scores(current, schema) if ref.task == "binary" else None
+        except DataError as exc:
+            return [Finding("", "performance", None, "error", details={"error": str(exc)})]
+        due_at = current.context.get("labels_due_at")
+        findings = [self._coverage(cur, current.n_rows, due_at)]
+        labelled = cur if cur is not None and due_at is None else None
+        pos = positive_class(ref.classes, self.positive_class) if ref.task != "regression" else None
+        if labelled is not None and ref.task != "regression":
+            findings.append(self._new_labels(ref, labelled))
+        ref_labels = self._labels(ref, pos)
+        cur_labels = self._labels(labelled, pos, classes=ref_labels.classes) if labelled is not None else None
+        chosen = self._chosen(ref)
+        resampled = _Bootstrap(ref_labels, self.bootstrap, self.seed)
+        for metric in chosen:
+            findings.append(self._judge(metric, metric.name, ref_labels, cur_labels,
+                                        None if cur_labels is None else cur_labels.y_true.size, resampled,
+                                        reason=_why_missing(labelled, due_at)))
+        if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
+            findings.extend(self._estimates(ref_labels, all_scores, resampled))
+        return findings
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _scores(self, current: CurrentData, schema: Schema) -> np.ndarray | None:
+        if schema.score is None or schema.score not in current.frame.columns:
+            return None
+        values = numeric_values(current.frame[schema.score], schema.score)
+        scores: np.ndarray = values[~np.isnan(values)]
+        check_scores(scores, f"column {schema.score!r}")
+        return scores
+
+    def _coverage(self, cur: Outcomes | None, n_rows: int, due_at: str | None) -> Finding:
+        labelled = cur.n_labelled if cur is not None else 0
+        details: dict[str, Any] = {"rows": n_rows, "labelled": labelled}
+        if due_at is not None:
+            details["labels_due_at"] = due_at
+        if n_rows == 0:
+            return Finding("", "label_coverage", None, "insufficient_data", details=details)
+        return Finding("", "label_coverage", labelled / n_rows, "ok", details=details)
+
+    def _new_labels(self, ref: Outcomes, cur: Outcomes) -> Finding:
+        known = set(ref.classes)
+        seen = cur.y_true.tolist() + (cur.y_pred.tolist() if cur.y_pred is not None else [])
+        unknown = [v for v in seen if v not in known]
+        share = len(unknown) / len(seen) if seen else 0.0
+        return Finding("", "new_label_share", share, "warn" if unknown else "ok", threshold=0.0,
+                       details={"labels": sorted(set(unknown))[:10], "reference_classes": list(ref.classes)})
+
+    def _labels(self, outcomes: Outcomes, pos: str | None, *, classes: tuple[Any, ...] | None = None) -> Labels:
+        y_pred = outcomes.y_pred
+        if y_pred is None and outcomes.score is not None and pos is not None:
+            negatives = [c for c in (classes or outcomes.classes) if c != pos]
+            negative = negatives[0] if negatives else f"not {pos}"
+            y_pred = np.where(outcomes.score >= self.decision_threshold, pos, negative)
+        return Labels(y_true=outcomes.y_true, y_pred=y_pred, score=outcomes.score,
+                      classes=classes if classes is not None else outcomes.classes, pos_label=pos)
+
+    def _chosen(self, ref: Outcomes) -> list[Metric]:
+        applicable = metrics_for(ref.task, ref.y_pred is not None or ref.score is not None, ref.score is not None)
+        if not self.metrics:
+            return applicable
+        return [m for m in applicable if m.name in self.metrics]
+
+    def _judge(self, metric: Metric, name: str, ref: Labels, cur: Labels | None, n: int | None,
+               resampled: _Bootstrap, *, reason: str, value: float | None = None) -> Finding:
+        rule = self.rules.get(metric.name, MetricRule())
+        details: dict[str, Any] = {"higher_is_better": metric.higher_is_better}
+        try:
+            details["reference"] = metric.compute(ref)
+        except ValueError as exc:
+            return Finding("", name, None, "error", details={"error": f"reference: {exc}"})
+        if value is None:
+            if cur is None or n is None or n < self.min_rows:
+                details["reason"] = reason or f"fewer than min_rows={self.min_rows} labelled rows"
+                return Finding("", name, None, "insufficient_data", details=details)
+            try:
+                value = metric.compute(cur)
+            except ValueError as exc:
+                details["error"] = str(exc)
+                return Finding("", name, None, "insufficient_data", details=details)
+        details["n"] = n
+        higher = metric.higher_is_better
+        bound: float
+        if rule.min is not None or rule.max is not None:
+            breached = (rule.min is not None and value < rule.min) or (rule.max is not None and value > rule.max)
+            use_min = rule.min is not None and (higher or rule.max is None)
+            bound = float(rule.min if use_min else rule.max)  # type: ignore[arg-type]
+            details["rule"] = "min" if use_min else "max"
+        else:
+            if rule.max_drop is not None:
+                bound = details["reference"] - rule.max_drop if higher else details["reference"] + rule.max_drop
+                details["rule"] = "max_drop"
+            else:
+                low, high = resampled.interval(metric, n or 0, self.interval)
+                details.update({"rule": "auto", "interval": [low, high], "confidence": self.interval})
+                bound = low if higher else high
+            breached = value < bound if higher else value > bound
+        return Finding("", name, value, "alert" if breached else "ok", threshold=bound, details=details)
+
+    def _estimates(self, ref: Labels, scores: np.ndarray, resampled: _Bootstrap) -> list[Finding]:
+        fit = fit_isotonic if self.calibration == "isotonic" else fit_platt
+        try:
+            calibrator = fit(np.asarray(ref.score), ref.y_true01)
+        except ValueError as exc:
+            return [Finding("", "estimated_accuracy", None, "error", details={"error": str(exc)})]
+        if scores.size < self.min_rows:
+            return [Finding("", f"estimated_{m}", None, "insufficient_data",
+                            details={"reason": f"fewer than min_rows={self.min_rows} scored rows"})
+                    for m in ESTIMATED]
+        estimate = estimate_binary(calibrator(scores), self.decision_threshold, score=scores)
+        out = []
+        for name in ESTIMATED:
+            metric = METRICS[name]
+            value = estimate[name]
+            if not np.isfinite(value):
+                out.append(Finding("", f"estimated_{name}", None, "insufficient_data",
+                                   details={"reason": "undefined on this window (no predicted positives?)"}))
+                continue
+            finding = self._judge(metric, f"estimated_{name}", ref, None, int(scores.size), resampled,
+                                  reason="", value=value)
+            out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
+                               threshold=finding.threshold,
+                               details={**finding.details, "calibration": self.calibration}))
+        return out
+
+
+def _why_missing(labelled: Outcomes | None, due_at: str | None) -> str:
+    if due_at is not None:
+        return f"labels are not due until {due_at}"
+    if labelled is None:
+        return "no label column in the current data"
+    return ""
+
+
+class _Bootstrap:
+    """Resamples of the reference rows, drawn once per run and shared by every metric, so each
+    metric's interval comes from the same resamples (and the same seed gives the same bounds)."""
+
+    def __init__(self, labels: Labels, count: int, seed: int) -> None:
+        self.labels = labels
+        self.count = count
+        self.seed = seed
+        self._cache: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def interval(self, metric: Metric, n: int, confidence: float) -> tuple[float, float]:
+        key = (metric.name, n)
+        if key not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            size = self.labels.y_true.size
+            values = []
+            for _ in range(self.count):
+                rows = rng.integers(0, size, max(n, 1))
+                try:
+                    values.append(metric.compute(_take(self.labels, rows)))
+                except ValueError:  # e.g. a resample with one class has no ROC AUC
+                    continue
+            if not values:
+                self._cache[key] = (float("nan"), float("nan"))
+            else:
+                tail = (1 - confidence) / 2
+                low, high = np.quantile(np.asarray(values), [tail, 1 - tail])
+                self._cache[key] = (float(low), float(high))
+        return self._cache[key]
+
+
+def _take(labels: Labels, rows: np.ndarray) -> Labels:
+    return Labels(y_true=labels.y_true[rows],
+                  y_pred=None if labels.y_pred is None else labels.y_pred[rows],
+                  score=None if labels.score is None else labels.score[rows],
+                  classes=labels.classes, pos_label=labels.pos_label)

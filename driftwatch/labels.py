@@ -1,0 +1,43 @@
+"""Joining late ground truth to the predictions of a window.
+
+Predictions are logged at serving time; labels often arrive days later in another table. A
+monitor's ``[monitors.labels]`` source is read and left-joined to the window on the row id, so
+a prediction without a label stays in the frame (counted by ``label_coverage``) instead of
+disappearing. Where both sides hold a label, the labels source wins; a row id labelled twice
+keeps its last label.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from .config import LabelsSettings
+from .errors import DataError
+from .model import Schema, Window
+
+
+def join_labels(frame: pd.DataFrame, labels: LabelsSettings, schema: Schema, window: Window | None,
+                now: datetime, *, where: str) -> pd.DataFrame:
+    """``frame`` with ``schema.target`` filled from the labels source, joined on the id column.
+
+    The labels are read for ``[window.start, now)`` when the source cuts by time (labels for a
+    window's predictions cannot arrive before it starts), else whole.
+    """
+    id_column = labels.id_column or schema.id
+    target = schema.target
+    if id_column is None or target is None:
+        raise DataError(f"{where}: joining labels needs schema.target and an id column")
+    if id_column not in frame.columns:
+        raise DataError(f"{where}: the id column {id_column!r} (to join labels on) is missing")
+    span = Window(window.start, max(now, window.end)) if window is not None else None
+    truth = labels.connector.fetch(span, [id_column, target])
+    for column in (id_column, target):
+        if column not in truth.columns:
+            raise DataError(f"labels source: column {column!r} is missing")
+    truth = truth.drop_duplicates(subset=[id_column], keep="last").set_index(id_column)[target]
+    joined = frame[id_column].map(truth)
+    out = frame.copy()
+    out[target] = joined.combine_first(frame[target]) if target in frame.columns else joined
+    return out
