@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .detectors import Detector, DriftDetector, QualityDetector
+from .detectors import Detector, DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
 from .engine import detect
 from .model import Result, Schema, Window
 from .profiling import Profile, ProfileOptions, profile
@@ -22,11 +22,15 @@ _QUALITY_KEYS = {f.name for f in fields(QualityDetector)}
 _PROFILE_KEYS = {f.name for f in fields(ProfileOptions)}
 
 
-def default_detectors(options: Mapping[str, Any] | None = None) -> list[Detector]:
-    """The drift and quality detectors, with ``options`` sent to whichever has that field.
+def default_detectors(options: Mapping[str, Any] | None = None, schema: Schema | None = None) -> list[Detector]:
+    """Drift and quality, plus performance when ``schema`` names a target and fairness when it
+    names sensitive columns; ``options`` go to the drift and quality detector with that field
+    (give ``detectors=`` to configure the others).
 
     >>> [type(d).name for d in default_detectors({"method": "psi", "min_rows": 10})]
     ['drift', 'quality']
+    >>> [type(d).name for d in default_detectors(schema=Schema(target="y", sensitive=("g",)))]
+    ['drift', 'quality', 'performance', 'fairness']
     >>> default_detectors({"colour": "red"})
     Traceback (most recent call last):
     ...
@@ -37,8 +41,13 @@ def default_detectors(options: Mapping[str, Any] | None = None) -> list[Detector
     if unknown:
         valid = ", ".join(sorted(_DRIFT_KEYS | _QUALITY_KEYS))
         raise TypeError(f"unknown option {unknown[0]!r} (valid: {valid})")
-    return [DriftDetector(**{k: v for k, v in options.items() if k in _DRIFT_KEYS}),
-            QualityDetector(**{k: v for k, v in options.items() if k in _QUALITY_KEYS})]
+    detectors: list[Detector] = [DriftDetector(**{k: v for k, v in options.items() if k in _DRIFT_KEYS}),
+                                 QualityDetector(**{k: v for k, v in options.items() if k in _QUALITY_KEYS})]
+    if schema is not None and schema.target is not None:
+        detectors.append(PerformanceDetector())
+    if schema is not None and schema.sensitive:
+        detectors.append(FairnessDetector())
+    return detectors
 
 
 def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
@@ -70,7 +79,7 @@ def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
     else:
         built = profile(reference, schema, ProfileOptions(**profile_options))
     if detectors is None:
-        detectors = default_detectors(options)
+        detectors = default_detectors(options, built.schema)
     elif options:
         raise TypeError(f"{sorted(options)[0]!r}: pass options to the detectors you give, not to check()")
     return [Result.stamp(f, monitor=monitor, run_id=None, window=window, detector=d)

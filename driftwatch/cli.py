@@ -106,7 +106,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Window]]) -> tuple[list[Result], list[str]]:
+def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Window]],
+                 now: datetime | None = None) -> tuple[list[Result], list[str]]:
     """Run each (monitor, window) of ``plan`` against the configured store."""
     from .engine import run_monitor
     from .store import Store
@@ -117,7 +118,7 @@ def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Windo
     try:
         store.create_all()
         for monitor, window in plan:
-            outcome = run_monitor(monitor, window, store=store, options=settings.profile)
+            outcome = run_monitor(monitor, window, store=store, options=settings.profile, now=now)
             results.extend(outcome.results)
             if outcome.error:
                 failures.append(f"monitor {outcome.monitor!r} window {outcome.window}: {outcome.error}")
@@ -152,8 +153,15 @@ def _check_config(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         monitors = [m for m in monitors if m.name in args.monitor]
     now = _parse_time(args.at) if args.at else datetime.now(timezone.utc)
-    plan = [(m, latest_window(m.window, now)) for m in monitors]
-    results, failures = _run_windows(settings, plan)
+    plan = []
+    for m in monitors:
+        latest = latest_window(m.window, now)
+        if m.label_delay:  # the window whose labels just became due gets a fresh run
+            due = latest_window(m.window, now - m.label_delay)
+            if due != latest:
+                plan.append((m, due))
+        plan.append((m, latest))
+    results, failures = _run_windows(settings, plan, now)
     _print_results(results, args.format, args.all)
     for failure in failures:
         _error(failure)

@@ -111,14 +111,19 @@ def test_check_on_the_demo_config_finds_the_latest_window(demo: Demo, capsys: py
                  "--at", latest.window_end.isoformat()])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1  # drift persists
+    # The latest window, and the one whose labels just became due (label_delay = 2d) again.
+    due = demo.runs[-3]
     assert {(r["window_start"], r["window_end"]) for r in rows} == {
-        (latest.window_start.isoformat(), latest.window_end.isoformat())}
-    assert {r["feature"] for r in rows if r["status"] == "alert"} >= {"income", "region", "employment"}
+        (latest.window_start.isoformat(), latest.window_end.isoformat()),
+        (due.window_start.isoformat(), due.window_end.isoformat())}
+    latest_rows = [r for r in rows if r["window_start"] == latest.window_start.isoformat()]
+    assert {r["feature"] for r in latest_rows if r["status"] == "alert"} >= {"income", "region", "employment"}
     with Store(f"sqlite:///{demo.directory / 'driftwatch.db'}") as store:
         runs = store.runs(MONITOR)
-    assert len(runs) == 8
+    assert len(runs) == 9
     assert (runs[0].window_start, runs[0].attempt, runs[0].status) == (latest.window_start, 2, "succeeded")
-    assert {r["run_id"] for r in rows} == {runs[0].id}
+    assert (runs[1].window_start, runs[1].attempt, runs[1].status) == (due.window_start, 2, "succeeded")
+    assert {r["run_id"] for r in rows} == {runs[0].id, runs[1].id}
 
 
 def test_check_without_at_takes_yesterday(demo: Demo) -> None:

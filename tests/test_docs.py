@@ -22,8 +22,9 @@ from driftwatch.config import validate
 from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
 from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.demo import EXAMPLE_CONFIG
-from driftwatch.detectors import DriftDetector, QualityDetector
+from driftwatch.detectors import DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
 from driftwatch.detectors.drift import ColumnRule
+from driftwatch.detectors.performance import MetricRule
 from driftwatch.model import Result, Schema
 from driftwatch.profiling import ProfileOptions
 
@@ -52,6 +53,10 @@ CONFIG_KEYS: dict[str, list[str]] = {
     "drift detector": _fields(DriftDetector),
     "drift column rule": _fields(ColumnRule),
     "quality detector": _fields(QualityDetector),
+    "performance detector": _fields(PerformanceDetector),
+    "performance metric rule": _fields(MetricRule),
+    "fairness detector": _fields(FairnessDetector),
+    "monitors.labels": ["id_column"],
 }
 ALL_KEYS = sorted({(where, key) for where, keys in CONFIG_KEYS.items() for key in keys})
 
@@ -96,6 +101,7 @@ def test_readme_documents_connector_and_detector_keys_in_their_paragraph() -> No
     paragraphs = {
         "File connector": FileConnector, "SQL connector": SqlConnector,
         "Drift detector": DriftDetector, "Quality detector": QualityDetector,
+        "Performance detector": PerformanceDetector, "Fairness detector": FairnessDetector,
     }
     for title, cls in paragraphs.items():
         match = re.search(rf"^{title} \(`type = \"(\w+)\"`\):(.*?)(?:\n\n)", README, re.MULTILINE | re.DOTALL)

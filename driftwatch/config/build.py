@@ -39,6 +39,21 @@ STORE_KEYS = ("url",)
 MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors", "labels", "label_delay")
 #: The detectors of a monitor that lists none.
 DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
+
+
+def default_detector_types(schema: Schema | None) -> list[str]:
+    """What runs when a monitor lists no detectors: drift and quality always, performance when
+    the schema names a target, fairness when it names sensitive columns.
+
+    >>> default_detector_types(Schema(target="y", sensitive=("g",)))
+    ['drift', 'quality', 'performance', 'fairness']
+    """
+    types = [str(t["type"]) for t in DEFAULT_DETECTORS]
+    if schema is not None and schema.target is not None:
+        types.append("performance")
+    if schema is not None and schema.sensitive:
+        types.append("fairness")
+    return types
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _URL_HELP = "expected e.g. sqlite:///driftwatch.db or postgresql+psycopg://user@host/db"
 
@@ -167,7 +182,8 @@ class _Builder:
                 self.problems.add(join(join(path, "reference"), "rolling"),
                                   "the current connector returns whole files or tables, not windows: set its "
                                   "timestamp_column (or a path with {start:...}, or a query with :window_start)")
-        built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors)
+        built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors,
+                               schema if isinstance(schema, Schema) else None)
         if len(self.problems.items) > before or name is None or window is None or current is None \
                 or reference is None:
             return None
@@ -266,14 +282,16 @@ class _Builder:
         self.problems.add(path, f"must be an ISO 8601 date or date-time ({example}), got {kind}")
         return None
 
-    def detectors(self, value: object, path: str, registry: PluginRegistry) -> tuple[object, ...]:
+    def detectors(self, value: object, path: str, registry: PluginRegistry,
+                  schema: Schema | None = None) -> tuple[object, ...]:
         if value is None:
-            value = [dict(table) for table in DEFAULT_DETECTORS]
+            value = [{"type": t} for t in default_detector_types(schema)]
         elif not isinstance(value, list):
             self.problems.add(path, f"must be an array of tables ([[monitors.detectors]]), got {toml_type(value)}")
             return ()
         elif not value:
-            self.problems.add(path, "must list at least one detector (leave it out for the defaults: drift, quality)")
+            self.problems.add(path, "must list at least one detector (leave it out for the defaults: drift, "
+                              "quality, and performance / fairness when the schema names a target / sensitive)")
             return ()
         out = []
         for i, table in enumerate(value):

@@ -52,7 +52,7 @@ def _model(rng: np.random.Generator, frame: pd.DataFrame, drift: float, prefix: 
          - 0.4 * (frame["loan_amount"] / 15000 - 1) + rng.normal(0, 0.3, n))
     z_model = z - 1.4 * drift * (gender == "F")
     probability = _sigmoid(z_model.to_numpy())
-    p_true = _sigmoid((z - 1.0 * drift).to_numpy())
+    p_true = _sigmoid((z - 2.5 * drift).to_numpy())
     return frame.assign(
         application_id=[f"{prefix}-{i:05d}" for i in range(n)],
         gender=gender,

@@ -141,8 +141,8 @@ def test_unknown_and_missing_plugin_types_list_the_valid_ones(write) -> None:
     """)
     assert problems(path) == [
         f"{path}:5: monitors[0].current.type: unknown type 'ftp' (valid: file, sql)",
-        f"{path}:12: monitors[0].detectors[0].type: unknown type 'magic' (valid: drift, quality)",
-        f"{path}:13: monitors[0].detectors[1].type: missing required key (valid: drift, quality)",
+        f"{path}:12: monitors[0].detectors[0].type: unknown type 'magic' (valid: drift, fairness, performance, quality)",
+        f"{path}:13: monitors[0].detectors[1].type: missing required key (valid: drift, fairness, performance, quality)",
     ]
 
 
@@ -245,7 +245,7 @@ def test_empty_detector_list_is_a_problem(write) -> None:
     path = write(MONITOR.replace('window = "1d"', 'window = "1d"\ndetectors = []'))
     assert problems(path) == [
         f"{path}:4: monitors[0].detectors: must list at least one detector "
-        "(leave it out for the defaults: drift, quality)",
+        "(leave it out for the defaults: drift, quality, and performance / fairness when the schema names a target / sensitive)",
     ]
 
 
