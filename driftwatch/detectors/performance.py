@@ -280,9 +280,19 @@ def _why_missing(labelled: Outcomes | None, due_at: str | None) -> str:
     return ""
 
 
+#: Largest bootstrap resample. A bigger window's interval is the one at this size narrowed by
+#: sqrt(MAX_RESAMPLE / n): the metrics are means or smooth functions of means, whose spread
+#: shrinks as 1 / sqrt(n). It keeps a 1M-row window as cheap as a 10k-row one.
+MAX_RESAMPLE = 10_000
+
+
 class _Bootstrap:
-    """Resamples of the reference rows, drawn once per run and shared by every metric, so each
-    metric's interval comes from the same resamples (and the same seed gives the same bounds)."""
+    """Percentile-bootstrap intervals of reference metrics for a window of ``n`` rows.
+
+    Every metric uses the same seed, so its interval is reproducible run to run. Windows larger
+    than ``MAX_RESAMPLE`` rows are resampled at that size and the interval is narrowed around the
+    resamples' mean by ``sqrt(MAX_RESAMPLE / n)``.
+    """
 
     def __init__(self, labels: Labels, count: int, seed: int) -> None:
         self.labels = labels
@@ -295,9 +305,10 @@ class _Bootstrap:
         if key not in self._cache:
             rng = np.random.default_rng(self.seed)
             size = self.labels.y_true.size
+            draw = min(max(n, 1), MAX_RESAMPLE)
             values = []
             for _ in range(self.count):
-                rows = rng.integers(0, size, max(n, 1))
+                rows = rng.integers(0, size, draw)
                 try:
                     values.append(metric.compute(_take(self.labels, rows)))
                 except ValueError:  # e.g. a resample with one class has no ROC AUC
@@ -306,7 +317,11 @@ class _Bootstrap:
                 self._cache[key] = (float("nan"), float("nan"))
             else:
                 tail = (1 - confidence) / 2
-                low, high = np.quantile(np.asarray(values), [tail, 1 - tail])
+                spread = np.asarray(values)
+                low, high = np.quantile(spread, [tail, 1 - tail])
+                if n > draw:
+                    centre, shrink = float(spread.mean()), float(np.sqrt(draw / n))
+                    low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
                 self._cache[key] = (float(low), float(high))
         return self._cache[key]
 
