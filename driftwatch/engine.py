@@ -108,10 +108,20 @@ def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, optio
     A window another process already claimed (``rerun=False``) comes back ``skipped``; any
     failure comes back ``failed`` with one ``error`` result, and the other monitors go on.
     ``now`` (default: the clock) decides whether the window's labels are due yet."""
-    now = now or datetime.now(timezone.utc)
     run_id = store.start_run(monitor.name, window, owner=owner or default_owner(), rerun=rerun)
     if run_id is None:
         return RunOutcome(monitor.name, window, None, "skipped")
+    return execute_run(monitor, window, run_id, store=store, options=options, now=now)
+
+
+def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store: Store,
+                options: ProfileOptions, now: datetime | None = None,
+                owner: str | None = None) -> RunOutcome:
+    """Do the work of a run whose ``runs`` row is already claimed (by ``start_run`` or the
+    scheduler's lease claim) and close it: ``succeeded`` with every result, or ``failed``.
+    With ``owner`` the closing write only lands while this process still owns the claim."""
+    now = now or datetime.now(timezone.utc)
+    closing = {"owner": owner} if owner is not None else {}
     try:
         reference = load_reference(monitor, window, store, options, now)
         needed: set[str] = set()
@@ -129,7 +139,8 @@ def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, optio
             context["labels_due_at"] = (window.end + monitor.label_delay).isoformat()
         results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
                    for d, f in detect(reference, current, monitor.detectors, context)]
-        store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)))
+        store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)),
+                         **closing)
         return RunOutcome(monitor.name, window, run_id, "succeeded", results)
     except Exception as exc:  # every failure ends the run as failed, never left running
         if isinstance(exc, DriftwatchError):
@@ -140,5 +151,5 @@ def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, optio
         error = Result(monitor=monitor.name, run_id=run_id, window_start=window.start, window_end=window.end,
                        detector=ENGINE, feature="", metric="run", value=None, p_value=None,
                        threshold=None, status="error", details={"error": message})
-        store.fail_run(run_id, message, [error])
+        store.fail_run(run_id, message, [error], **closing)
         return RunOutcome(monitor.name, window, run_id, "failed", [error], error=message)

@@ -14,6 +14,7 @@ from ..model import Schema, utc
 from ..profiling import ProfileOptions
 from ..secrets import Secret
 from ..timeutil import parse_duration
+from .daemon import DaemonSettings, WebSettings
 from .interpolate import interpolate
 from .overrides import apply_overrides
 from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 
 #: The valid top-level names and what they hold.
-SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "monitors": "array"}
+SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "daemon": "table", "web": "table",
+                             "monitors": "array"}
 STORE_KEYS = ("url",)
 MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors", "labels", "label_delay")
 #: The detectors of a monitor that lists none.
@@ -321,10 +323,12 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
             problems.add(key, f"unknown {kind} (valid: {', '.join(sorted(SECTIONS))})")
     store = builder.store(merged.get("store", {}))
     profile = build(ProfileOptions, merged.get("profile", {}), "profile", problems)
+    daemon = build(DaemonSettings, merged.get("daemon", {}), "daemon", problems)
+    web = build(WebSettings, merged.get("web", {}), "web", problems)
     monitors = builder.monitors(merged.get("monitors", []))
-    if problems or store is None or profile is None:
+    if problems or store is None or profile is None or daemon is None or web is None:
         return None
-    return Settings(path=path, store=store, profile=profile, monitors=monitors)
+    return Settings(path=path, store=store, profile=profile, monitors=monitors, daemon=daemon, web=web)
 
 
 def cuts_windows(connector: object, *, templates: bool) -> bool:

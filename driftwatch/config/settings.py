@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .daemon import DaemonSettings, WebSettings
+
 if TYPE_CHECKING:
     from ..connectors import Connector
     from ..detectors import Detector
@@ -74,6 +76,8 @@ class Settings:
     store: StoreSettings
     profile: ProfileOptions
     monitors: tuple[MonitorSettings, ...] = field(default=())
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def monitor(self, name: str) -> MonitorSettings:
         """The monitor called ``name``; ``KeyError`` naming the configured ones otherwise."""

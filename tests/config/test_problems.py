@@ -84,8 +84,8 @@ def test_unknown_keys_at_every_level(write) -> None:
         colour = "red"
     """)
     assert problems(path) == [
-        f"{path}:1: colour: unknown key (valid: monitors, profile, store)",
-        f"{path}:2: alerts: unknown section (valid: monitors, profile, store)",
+        f"{path}:1: colour: unknown key (valid: daemon, monitors, profile, store, web)",
+        f"{path}:2: alerts: unknown section (valid: daemon, monitors, profile, store, web)",
         f"{path}:6: store.pool: unknown key (valid: url)",
         f"{path}:10: monitors[0].owner: unknown key (valid: current, detectors, label_delay, labels, name, reference, schema, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, id, numeric, prediction, "

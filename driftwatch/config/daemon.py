@@ -1,0 +1,64 @@
+"""``[daemon]`` and ``[web]``: how the long-running process behaves and where it listens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..timeutil import parse_duration
+
+
+def _duration(value: object, key: str, *, allow_none: bool = False) -> timedelta | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: must be a duration string such as 30s or 5m, got {value!r}")
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """``[daemon]``.
+
+    ``lease``: how long a claimed run stays ours without a heartbeat (renewed every lease/3); a
+    run left ``running`` by a killed process is taken over after it. ``shutdown_grace``: how long
+    SIGTERM waits for running work. ``retention``: results and runs older than this are deleted by
+    a daily job (unset: kept forever). ``workers``: threads running monitors (default: one per
+    monitor, at most 32). ``reload_check``: how often the config file is checked for changes.
+
+    >>> DaemonSettings(lease="10s").lease
+    datetime.timedelta(seconds=10)
+    """
+
+    lease: timedelta | str = "5m"
+    shutdown_grace: timedelta | str = "30s"
+    retention: timedelta | str | None = None
+    workers: int | None = None
+    reload_check: timedelta | str = "5s"
+
+    def __post_init__(self) -> None:
+        for key in ("lease", "shutdown_grace", "reload_check"):
+            object.__setattr__(self, key, _duration(getattr(self, key), key))
+        object.__setattr__(self, "retention", _duration(self.retention, "retention", allow_none=True))
+        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
+                                         or self.workers < 1):
+            raise ValueError(f"workers: must be an integer >= 1, got {self.workers!r}")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: the address of the health endpoints (and, later, the pages and API)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise ValueError(f"host: must be a host name or address, got {self.host!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ValueError(f"port: must be an integer in 0..65535, got {self.port!r}")
