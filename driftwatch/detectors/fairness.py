@@ -109,9 +109,13 @@ class FairnessDetector:
                             details={"error": f"sensitive column {c!r} is missing from the current data"})
                     for c in absent]
         try:
-            y_pred01, y_true01, labelled = self._outcomes(reference, frame, schema)
+            y_pred01, y_true01, labelled, predicted = self._outcomes(reference, frame, schema)
         except DataError as exc:
             return [Finding("", "fairness", None, "error", details={"error": str(exc)})]
+        # Rows without a prediction say nothing about how the model treats their group.
+        frame = frame[predicted]
+        y_pred01, labelled = y_pred01[predicted], labelled[predicted]
+        y_true01 = y_true01[predicted] if y_true01 is not None else None
         specs: list[tuple[str, ...]] = [(c,) for c in columns]
         if self.intersections and len(columns) > 1:
             specs.append(tuple(columns))
@@ -121,25 +125,28 @@ class FairnessDetector:
         return findings
 
     def _outcomes(self, reference: Profile, frame: pd.DataFrame, schema: Schema
-                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """Predicted-positive flags for every row, true-positive flags and the labelled mask."""
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """Predicted-positive flags, true-positive flags, the labelled mask and the mask of rows
+        that have a prediction, each over every row."""
         ref = reference.outcomes
         classes = ref.classes if ref is not None else ()
         pos = positive_class(classes, self.positive_class) if classes or self.positive_class else "1"
         if schema.prediction is not None and schema.prediction in frame.columns:
-            predicted = label_keys(frame[schema.prediction])
-            y_pred01 = (predicted == pos).astype(np.int64)
+            keys = label_keys(frame[schema.prediction])
+            y_pred01 = (keys == pos).astype(np.int64)
+            predicted = frame[schema.prediction].notna().to_numpy()
         elif schema.score is not None and schema.score in frame.columns:
             score = numeric_values(frame[schema.score], schema.score)
             check_scores(score[~np.isnan(score)], f"column {schema.score!r}")
             y_pred01 = (score >= self.decision_threshold).astype(np.int64)
+            predicted = ~np.isnan(score)
         else:
             raise DataError("fairness needs the model's output: set schema.prediction or schema.score")
         if schema.target is None or schema.target not in frame.columns:
-            return y_pred01, None, np.zeros(len(frame), dtype=bool)
+            return y_pred01, None, np.zeros(len(frame), dtype=bool), predicted
         truth = label_keys(frame[schema.target])
-        labelled = np.array([t is not None for t in truth], dtype=bool) if truth.size else np.zeros(0, bool)
-        return y_pred01, (truth == pos).astype(np.int64), labelled
+        labelled = frame[schema.target].notna().to_numpy()
+        return y_pred01, (truth == pos).astype(np.int64), labelled, predicted
 
     def _spec(self, spec: tuple[str, ...], frame: pd.DataFrame, y_pred01: np.ndarray,
               y_true01: np.ndarray | None, labelled: np.ndarray) -> list[Finding]:

@@ -319,6 +319,8 @@ def _encode(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         rank[order] = np.arange(order.shape[0])
         codes = np.where(codes < 0, codes, rank[np.maximum(codes, 0)])
         labels = labels[order]
+    if labels.shape[0] == 0:  # every value is missing: one group
+        return np.zeros(len(column), dtype=np.int64), np.array([MISSING_LABEL], dtype=object)
     # Merge codes whose labels coincide; the first (smallest) code of a label keeps the order.
     label_codes, distinct = pd.factorize(labels)
     out_labels = np.asarray(distinct, dtype=object)

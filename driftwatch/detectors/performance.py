@@ -227,6 +227,11 @@ class PerformanceDetector:
                 details["error"] = str(exc)
                 return Finding("", name, None, "insufficient_data", details=details)
         details["n"] = n
+        if metric.name == "mape" and cur is not None:
+            details["zero_targets_excluded"] = int(np.count_nonzero(np.asarray(cur.y_true) == 0))
+        if not np.isfinite(value):
+            details["reason"] = "undefined on this window"
+            return Finding("", name, None, "insufficient_data", details=details)
         higher = metric.higher_is_better
         bound: float
         if rule.min is not None or rule.max is not None:

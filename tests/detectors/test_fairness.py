@@ -268,8 +268,6 @@ def test_missing_group_values_form_their_own_group() -> None:
     assert close(one(results, "g", "demographic_parity_difference").value, want)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a sensitive column whose values are all missing crashes the "
-                   "detector (IndexError in fairness_metrics._encode) instead of one '(missing)' group")
 @pytest.mark.parametrize("missing", [None, np.nan])
 def test_all_missing_group_column_is_one_missing_group(missing: Any) -> None:
     rng = np.random.default_rng(12)
@@ -313,8 +311,6 @@ def test_no_label_column_leaves_only_demographic_parity() -> None:
     assert "tpr" not in one(results, "g=f", "selection_rate").details
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rows whose prediction is missing count as predicted negative, "
-                   "lowering the group's selection rate (performance drops such rows; fairness should too)")
 def test_rows_without_a_prediction_are_not_counted_as_negative() -> None:
     # a: 100 rows predicted (50 positive) and 100 without a prediction; b: 200 rows, 100 positive
     cur = exact(200, 100, 200, 100)

@@ -240,8 +240,6 @@ def test_regression_figures_equal_sklearn_with_mape_on_nonzero_targets() -> None
     assert got["mae"].details["n"] == 400  # rows with y == 0 are used by every other figure
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the mape finding does not say how many rows with target 0 "
-                   "were left out (metrics.regression.mape returns the count; _mape drops it)")
 def test_mape_says_how_many_zero_targets_were_left_out() -> None:
     rng = np.random.default_rng(43)
     ref, cur = regression_frame(rng, 300, 0, 0.8), regression_frame(rng, 200, 9, 0.8)
@@ -250,8 +248,6 @@ def test_mape_says_how_many_zero_targets_were_left_out() -> None:
     assert any(("zero" in key or "excluded" in key) and value == 9 for key, value in details.items()), details
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a metric that is undefined on the window (NaN: mape with every "
-                   "target 0) is stored as value None with status 'ok' instead of insufficient_data")
 def test_mape_with_every_target_zero_is_not_ok() -> None:
     rng = np.random.default_rng(44)
     ref = regression_frame(rng, 300, 0, 0.8)
