@@ -318,17 +318,27 @@ def test_rules_for_unknown_metrics_or_keys_are_rejected() -> None:
 
 # --- rules: auto (bootstrap of the reference) ----------------------------------------------------
 
+MAX_RESAMPLE = 10_000
+
+
 def bootstrap_interval(y01: np.ndarray, pred: np.ndarray, score: np.ndarray, fn: Callable[..., float],
                        uses_score: bool, n: int, seed: int, count: int, confidence: float) -> list[float]:
-    """Independent of driftwatch: ``count`` resamples of the reference rows of size ``n``, drawn
-    with ``default_rng(seed).integers(0, n_ref, n)``, the metric on each, the central quantiles."""
+    """Independent of driftwatch: ``count`` resamples of the reference rows of size ``n`` (at most
+    10k), drawn with ``default_rng(seed).integers(0, n_ref, size)``, the metric on each, the
+    central quantiles; for a window above 10k rows narrowed around the resamples' mean by
+    sqrt(10k / n)."""
     rng = np.random.default_rng(seed)
+    size = min(n, MAX_RESAMPLE)
     values = []
     for _ in range(count):
-        rows = rng.integers(0, y01.size, n)
+        rows = rng.integers(0, y01.size, size)
         values.append(fn(y01[rows], score[rows] if uses_score else pred[rows]))
     tail = (1 - confidence) / 2
-    return [float(q) for q in np.quantile(values, [tail, 1 - tail])]
+    low, high = (float(q) for q in np.quantile(values, [tail, 1 - tail]))
+    if n > size:
+        centre, shrink = float(np.mean(values)), float(np.sqrt(size / n))
+        low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
+    return [low, high]
 
 
 @pytest.mark.parametrize("seed, count, confidence", [(0, 200, 0.99), (7, 60, 0.9)])
@@ -347,6 +357,18 @@ def test_auto_interval_is_the_bootstrap_of_the_reference(seed: int, count: int, 
         assert r.details["interval"] == pytest.approx(want, abs=1e-9), name
         assert r.threshold == pytest.approx(want[0] if higher else want[1], abs=1e-9)
         assert r.details["n"] == 250
+
+
+@pytest.mark.parametrize("n", [MAX_RESAMPLE, 25_000])
+def test_auto_interval_of_a_large_window(n: int) -> None:
+    rng = np.random.default_rng(65)
+    ref, cur = binary_frame(rng, 900), binary_frame(rng, n)
+    got = run(ref, cur, seed=3, bootstrap=20, metrics=["accuracy", "brier"], estimate=False)
+    y, pred, score = ref["y"].to_numpy(), ref["pred"].to_numpy(), ref["score"].to_numpy()
+    for name, fn, uses_score in (("accuracy", skm.accuracy_score, False), ("brier", skm.brier_score_loss, True)):
+        want = bootstrap_interval(y, pred, score, fn, uses_score, n, 3, 20, 0.99)
+        assert got[name].details["interval"] == pytest.approx(want, abs=1e-9), name
+        assert got[name].details["n"] == n
 
 
 def test_auto_alerts_on_a_clearly_worse_window_and_not_on_a_better_one() -> None:
