@@ -127,8 +127,10 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
         needed: set[str] = set()
         for detector in monitor.detectors:
             needed |= detector.required_columns(reference.schema)
-        if monitor.labels is not None and monitor.labels.id_column:
-            needed.add(monitor.labels.id_column)
+        if monitor.labels is not None:
+            id_column = monitor.labels.id_column or reference.schema.id
+            if id_column:
+                needed.add(id_column)
         # Without a configured schema every column is watched, so read them all (new ones too).
         current = monitor.current.fetch(window, sorted(needed) if monitor.schema is not None else None)
         if monitor.labels is not None:

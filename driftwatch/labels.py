@@ -16,6 +16,7 @@ import pandas as pd
 from .config import LabelsSettings
 from .errors import DataError
 from .model import Schema, Window
+from .outcomes import label_keys
 
 
 def join_labels(frame: pd.DataFrame, labels: LabelsSettings, schema: Schema, window: Window | None,
@@ -36,8 +37,11 @@ def join_labels(frame: pd.DataFrame, labels: LabelsSettings, schema: Schema, win
     for column in (id_column, target):
         if column not in truth.columns:
             raise DataError(f"labels source: column {column!r} is missing")
-    truth = truth.drop_duplicates(subset=[id_column], keep="last").set_index(id_column)[target]
-    joined = frame[id_column].map(truth)
+    # Ids compare as normalised text, so 1000 (int), 1000.0 (a CSV column with gaps) and "1000"
+    # (a text column in the labels table) are the same row.
+    truth = truth.assign(_key=label_keys(truth[id_column]))
+    truth = truth.drop_duplicates(subset=["_key"], keep="last").set_index("_key")[target]
+    joined = pd.Series(label_keys(frame[id_column]), index=frame.index).map(truth)
     out = frame.copy()
     out[target] = joined.combine_first(frame[target]) if target in frame.columns else joined
     return out

@@ -236,9 +236,6 @@ def test_performance_is_computed_once_labels_are_due(data: Data, store: Store, n
         assert of(out.results, name).value is not None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (suspected): before a window's labels are due, the fairness "
-                   "detector still computes the label-based disparities (equalized odds, equal opportunity) "
-                   "from the labels that arrived early, while performance waits with labels_due_at")
 def test_fairness_label_based_disparities_wait_for_labels_too(data: Data, store: Store) -> None:
     s = settings(data.folder, label_delay="2d",
                  detectors=[{"type": "performance"}, {"type": "fairness", "min_group_size": 10}])
@@ -248,9 +245,6 @@ def test_fairness_label_based_disparities_wait_for_labels_too(data: Data, store:
         assert of(out.results, name, "fairness", "g").status == "insufficient_data", name
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with the id taken from schema.id and no performance detector, "
-                   "run_monitor does not read the id column (only labels.id_column is added to the columns "
-                   "fetched), so the join fails: \"the id column 'id' (to join labels on) is missing\"")
 @pytest.mark.parametrize("detectors", [[{"type": "fairness"}], [{"type": "drift"}, {"type": "quality"}]])
 def test_labels_join_without_a_performance_detector(data: Data, store: Store, detectors: list[Any]) -> None:
     out = monitor_run(settings(data.folder, detectors=detectors), store)
@@ -285,9 +279,6 @@ def test_id_column_missing_from_the_current_data_fails_the_run(data: Data, store
     assert "'id'" in error.details["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: row ids of another type in the labels source (text '1000' "
-                   "vs integer 1000 in the predictions) silently join nothing; labels are normalised "
-                   "(outcomes.label_keys) but the join key is not")
 def test_ids_of_another_type_in_the_labels_source_still_join(data: Data, store: Store) -> None:
     ids = data.current["id"][:200]
     truth = data.current.set_index("id")["y"].loc[list(ids)].to_numpy()

@@ -112,6 +112,9 @@ class FairnessDetector:
             y_pred01, y_true01, labelled, predicted = self._outcomes(reference, frame, schema)
         except DataError as exc:
             return [Finding("", "fairness", None, "error", details={"error": str(exc)})]
+        due_at = current.context.get("labels_due_at")
+        if due_at is not None:  # early labels are a biased sample: wait like performance does
+            y_true01, labelled = None, np.zeros(len(frame), dtype=bool)
         # Rows without a prediction say nothing about how the model treats their group.
         frame = frame[predicted]
         y_pred01, labelled = y_pred01[predicted], labelled[predicted]
@@ -121,7 +124,7 @@ class FairnessDetector:
             specs.append(tuple(columns))
         findings: list[Finding] = []
         for spec in specs:
-            findings.extend(self._spec(spec, frame, y_pred01, y_true01, labelled))
+            findings.extend(self._spec(spec, frame, y_pred01, y_true01, labelled, due_at))
         return findings
 
     def _outcomes(self, reference: Profile, frame: pd.DataFrame, schema: Schema
@@ -149,7 +152,7 @@ class FairnessDetector:
         return y_pred01, (truth == pos).astype(np.int64), labelled, predicted
 
     def _spec(self, spec: tuple[str, ...], frame: pd.DataFrame, y_pred01: np.ndarray,
-              y_true01: np.ndarray | None, labelled: np.ndarray) -> list[Finding]:
+              y_true01: np.ndarray | None, labelled: np.ndarray, due_at: str | None = None) -> list[Finding]:
         feature = " & ".join(spec)
         groups = frame[list(spec)].reset_index(drop=True)
         everyone = group_rates(np.zeros_like(y_pred01), y_pred01, groups)
@@ -170,6 +173,8 @@ class FairnessDetector:
             if len(eligible) < 2:
                 reason = ("no labelled rows" if needs_labels and not with_labels
                           else f"fewer than two groups with >= {self.min_group_size} rows")
+                if needs_labels and due_at is not None:
+                    reason = f"labels are not due until {due_at}"
                 findings.append(Finding(feature, metric, None, "insufficient_data", threshold=bound,
                                         details={**details, "reason": reason}))
                 continue

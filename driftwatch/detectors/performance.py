@@ -187,10 +187,14 @@ class PerformanceDetector:
         return Finding("", "label_coverage", labelled / n_rows, "ok", details=details)
 
     def _new_labels(self, ref: Outcomes, cur: Outcomes) -> Finding:
-        known = set(ref.classes)
-        seen = cur.y_true.tolist() + (cur.y_pred.tolist() if cur.y_pred is not None else [])
-        unknown = [v for v in seen if v not in known]
-        share = len(unknown) / len(seen) if seen else 0.0
+        """Share of labelled rows whose label or prediction the reference never had."""
+        known = np.array(sorted(ref.classes), dtype=object)
+        new = ~np.isin(cur.y_true, known)
+        if cur.y_pred is not None:
+            new |= ~np.isin(cur.y_pred, known)
+        share = float(new.mean()) if new.size else 0.0
+        unknown = [v for v in np.concatenate([cur.y_true, cur.y_pred if cur.y_pred is not None else []])
+                   if v not in set(ref.classes)]
         return Finding("", "new_label_share", share, "warn" if unknown else "ok", threshold=0.0,
                        details={"labels": sorted(set(unknown))[:10], "reference_classes": list(ref.classes)})
 
