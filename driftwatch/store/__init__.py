@@ -2,9 +2,10 @@
 
 ``Store`` is the one object the engine, scheduler and web app are handed. It is a thin front on
 the modules that do the work: ``tables`` (the schema), ``engine`` (URL to tuned engine),
-``runs``, ``results`` and ``profiles`` (one kind of query each).
+``migrate`` (Alembic migrations, ``migrations/``), ``runs``, ``leases``, ``results``,
+``profiles`` and ``retention`` (one kind of query each).
 
->>> from datetime import datetime, timezone
+>>> from datetime import datetime, timedelta, timezone
 >>> from driftwatch.model import Result, Window
 >>> with Store("sqlite://") as store:
 ...     store.create_all()
@@ -24,21 +25,21 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 
-import sqlalchemy
 from sqlalchemy import Engine
 
-from ..errors import StoreError
 from ..model import Result, Window
 from ..secrets import redact_url
+from . import leases as _leases
+from . import migrate as _migrate
 from . import profiles as _profiles
 from . import results as _results
+from . import retention as _retention
 from . import runs as _runs
 from .engine import create_engine
 from .runs import RunRecord, RunStateError
-from .tables import metadata
 
 __all__ = ["RunRecord", "RunStateError", "Store"]
 
@@ -67,17 +68,15 @@ class Store:
         return f"Store({redact_url(self.engine.url.render_as_string(hide_password=True))!r})"
 
     def create_all(self) -> None:
-        """Create the tables that are missing; existing ones are left as they are.
+        """Bring the schema to the newest migration (R35); a database already there is untouched.
 
-        This is the first statement a command sends, so an unreachable database is reported
-        here as one ``StoreError`` line naming the (password-free) URL.
+        Runs ``migrate.upgrade`` on this store's engine (so an in-memory SQLite store works too):
+        idempotent, safe when several processes start at once, and a database made by an older
+        driftwatch's ``metadata.create_all`` is adopted and brought to head. This is the first
+        statement a command sends, so an unreachable database is reported here as one
+        ``StoreError`` line naming the (password-free) URL.
         """
-        try:
-            metadata.create_all(self.engine, checkfirst=True)
-        except sqlalchemy.exc.DBAPIError as exc:
-            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-            raise StoreError(f"store.url {redact_url(self.engine.url.render_as_string(hide_password=True))}: "
-                             f"cannot use the database: {reason}") from exc
+        _migrate.upgrade(self.engine)
 
     def dispose(self) -> None:
         """Close every pooled connection. The store reconnects if used again."""
@@ -92,29 +91,74 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start_run(self, monitor: str, window: Window, *, owner: str, rerun: bool = True) -> int | None:
+    def start_run(self, monitor: str, window: Window, *, owner: str, rerun: bool = True,
+                  lease: timedelta | None = None) -> int | None:
         """Insert a ``running`` run of ``monitor`` over ``window``; return its id.
 
-        ``rerun=False`` is the scheduler's claim: attempt 1, or ``None`` when that attempt exists
-        already (another replica or an earlier process has it). ``rerun=True`` always starts a
-        new attempt, numbered one above the highest so far.
+        ``rerun=False`` claims attempt 1, or gives ``None`` when that attempt exists already
+        (another replica or an earlier process has it; ``claim_run`` also takes over an expired
+        one). ``rerun=True`` always starts a new attempt, numbered one above the highest so far.
+        With ``lease`` the run's ``lease_expires_at`` is ``now + lease`` (see ``renew_lease``);
+        without one it is never taken over.
         """
-        return _runs.start_run(self.engine, monitor, window, owner=owner, rerun=rerun, now=self._clock)
+        return _runs.start_run(self.engine, monitor, window, owner=owner, rerun=rerun, now=self._clock, lease=lease)
+
+    def claim_run(self, monitor: str, window: Window, *, owner: str, lease: timedelta) -> int | None:
+        """The scheduler's claim (R26, R27): the run id if ``owner`` now has the window, else ``None``.
+
+        Inserts attempt 1 ``running`` with ``lease_expires_at = now + lease``. If the window has
+        a run already, its latest attempt decides: ``running`` with an expired lease is taken over
+        by one conditional UPDATE (same id; exactly one of several claimers wins); done
+        (succeeded, failed, skipped) or held under a live lease gives ``None``.
+        """
+        return _leases.claim_run(self.engine, monitor, window, owner=owner, lease=lease, now=self._clock)
+
+    def renew_lease(self, run_id: int, *, owner: str, lease: timedelta) -> bool:
+        """Set the lease of ``run_id`` to ``now + lease``; ``False`` if it is not ``owner``'s running run.
+
+        ``False`` means another process took the run over (or it was finished): stop working on it.
+        """
+        return _leases.renew_lease(self.engine, run_id, owner=owner, lease=lease, now=self._clock)
 
     def finish_run(self, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
-                   rows_current: int | None) -> None:
+                   rows_current: int | None, owner: str | None = None) -> None:
         """Store ``results`` and mark the run succeeded, all or nothing.
 
         Each row takes ``run_id`` from here and monitor/window from its ``Result`` (the run's
         window when the result has none). On any error nothing is written, the run stays
-        ``running`` and the exception propagates. ``RunStateError`` if the run is not running.
+        ``running`` and the exception propagates. ``RunStateError`` if the run is not running,
+        or, given ``owner``, if another owner has taken it over (its row is left untouched).
         """
         _runs.finish_run(self.engine, run_id, results, rows_reference=rows_reference,
-                         rows_current=rows_current, now=self._clock)
+                         rows_current=rows_current, now=self._clock, owner=owner)
 
-    def fail_run(self, run_id: int, error: str, results: Sequence[Result] = ()) -> None:
-        """Mark the run failed with ``error`` (cut to 2,000 characters) and store ``results``."""
-        _runs.fail_run(self.engine, run_id, error, results, now=self._clock)
+    def fail_run(self, run_id: int, error: str, results: Sequence[Result] = (), *, owner: str | None = None) -> None:
+        """Mark the run failed with ``error`` (cut to 2,000 characters) and store ``results``.
+
+        ``owner`` as in ``finish_run``.
+        """
+        _runs.fail_run(self.engine, run_id, error, results, now=self._clock, owner=owner)
+
+    def skip_run(self, monitor: str, window: Window, *, owner: str, reason: str) -> int | None:
+        """Record ``window`` as ``skipped`` (e.g. catch-up beyond ``max_catchup``); its id.
+
+        Idempotent: ``None`` and nothing changed when the window has a run (in any state)
+        already. ``reason`` is kept in the run's ``error`` text.
+        """
+        return _runs.skip_run(self.engine, monitor, window, owner=owner, reason=reason, now=self._clock)
+
+    def succeeded_windows(self, monitor: str, since: datetime, until: datetime) -> set[tuple[datetime, datetime]]:
+        """``(start, end)`` (UTC) of each window inside ``[since, until]`` that has a succeeded run.
+
+        "Inside" means ``since <= start`` and ``end <= until``. Aware datetimes compare and hash
+        by instant, so windows built in another time zone still match.
+        """
+        return _runs.succeeded_windows(self.engine, monitor, since, until)
+
+    def last_window_end(self, monitor: str) -> datetime | None:
+        """The latest ``window_end`` of any run of ``monitor`` (running, succeeded, failed or
+        skipped), or ``None`` if it never ran: where catch-up starts."""
+        return _runs.last_window_end(self.engine, monitor)
 
     def runs(self, monitor: str | None = None, *, limit: int = 100) -> list[RunRecord]:
         """The latest ``limit`` runs, newest first, of one monitor or all."""
@@ -137,6 +181,16 @@ class Store:
         """
         return _results.fetch_results(self.engine, run_id=run_id, monitor=monitor, metric=metric,
                                       feature=feature, since=since, until=until, limit=limit)
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def delete_older_than(self, cutoff: datetime, *, batch: int = _retention.DEFAULT_BATCH) -> dict[str, int]:
+        """Delete results and runs whose window ended before ``cutoff``, and reference profiles
+        created before it, ``batch`` rows per transaction (R36); the rows deleted per table.
+
+        A run still running under a live lease is kept. See ``driftwatch.store.retention``.
+        """
+        return _retention.delete_older_than(self.engine, cutoff, batch=batch, now=self._clock)
 
     # -- reference profiles ------------------------------------------------------------------
 

@@ -3,14 +3,20 @@
 The unique constraint on ``(monitor, window_start, window_end, attempt)`` is the claim that makes
 replicas and restarts safe: two schedulers that try to start attempt 1 of the same window race on
 it, and exactly one insert wins. A run moves ``running → succeeded | failed`` once; its results
-are written in the same transaction as that move, so a reader never sees half a run.
+are written in the same transaction as that move, so a reader never sees half a run. Given the
+``owner``, that move happens only while the row is still the caller's: a process whose lease ran
+out and whose run was taken over (``leases.py``) cannot overwrite its successor.
+
+A window the scheduler will not run (catch-up beyond ``max_catchup``) gets a ``skipped`` row, so
+it is recorded rather than silently lost; ``succeeded_windows`` and ``last_window_end`` are what
+catch-up and backfill plan with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -18,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..model import Result, Window
 from .results import insert_results
+from .tables import RUN_STATUSES
 from .tables import runs as runs_table
 
 RunStatus = Literal["running", "succeeded", "failed", "skipped"]
@@ -60,7 +67,7 @@ def _record(row: Any) -> RunRecord:
     return RunRecord(**{name: getattr(row, name) for name in RunRecord.__dataclass_fields__})
 
 
-def _check_text(name: str, value: object) -> str:
+def check_text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name}: must be a non-empty string, got {value!r}")
     return value
@@ -74,35 +81,57 @@ def _check_count(name: str, value: object) -> int | None:
     return int(value)
 
 
-def _same_window(monitor: str, window: Window) -> Any:
+def check_window(window: object) -> Window:
+    if not isinstance(window, Window):
+        raise TypeError(f"window: must be a driftwatch Window, got {type(window).__name__}")
+    return window
+
+
+def check_lease(lease: object) -> timedelta:
+    """``lease`` if it is a positive ``timedelta``; the error names the argument."""
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise ValueError(f"lease: must be a positive timedelta, got {lease!r}")
+    return lease
+
+
+def check_moment(name: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name}: must be a timezone-aware datetime, got {value!r}")
+    return value
+
+
+def same_window(monitor: str, window: Window) -> Any:
     t = runs_table
     return (t.c.monitor == monitor) & (t.c.window_start == window.start) & (t.c.window_end == window.end)
 
 
 def start_run(engine: Engine, monitor: str, window: Window, *, owner: str, rerun: bool,
-              now: Callable[[], datetime]) -> int | None:
+              now: Callable[[], datetime], lease: timedelta | None = None) -> int | None:
     """Insert a ``running`` run and return its id; see ``Store.start_run``."""
-    _check_text("monitor", monitor)
-    _check_text("owner", owner)
-    if not isinstance(window, Window):
-        raise TypeError(f"window: must be a driftwatch Window, got {type(window).__name__}")
+    check_text("monitor", monitor)
+    check_text("owner", owner)
+    check_window(window)
+    if lease is not None:
+        check_lease(lease)
     t = runs_table
     for _ in range(_RERUN_RETRIES):
         attempt = 1
         if rerun:
             with engine.connect() as conn:
-                latest = conn.execute(select(func.max(t.c.attempt)).where(_same_window(monitor, window))).scalar()
+                latest = conn.execute(select(func.max(t.c.attempt)).where(same_window(monitor, window))).scalar()
             attempt = int(latest or 0) + 1
         try:
+            started = now()
             with engine.begin() as conn:
                 return int(conn.execute(insert(t).values(
                     monitor=monitor, window_start=window.start, window_end=window.end, attempt=attempt,
-                    status="running", owner=owner, started_at=now()).returning(t.c.id)).scalar_one())
+                    status="running", owner=owner, started_at=started,
+                    lease_expires_at=None if lease is None else started + lease).returning(t.c.id)).scalar_one())
         except IntegrityError:
             # Only a lost race on the claim is expected; anything else must not be swallowed.
             with engine.connect() as conn:
                 taken = conn.execute(select(t.c.id).where(
-                    _same_window(monitor, window) & (t.c.attempt == attempt))).first()
+                    same_window(monitor, window) & (t.c.attempt == attempt))).first()
             if taken is None:
                 raise
             if not rerun:
@@ -111,28 +140,58 @@ def start_run(engine: Engine, monitor: str, window: Window, *, owner: str, rerun
                        f"{_RERUN_RETRIES} times in a row")
 
 
-def _close(conn: Connection, run_id: int, values: dict[str, Any]) -> Window:
-    """Move run ``run_id`` from ``running`` to ``values['status']``; return its window."""
+def skip_run(engine: Engine, monitor: str, window: Window, *, owner: str, reason: str,
+             now: Callable[[], datetime]) -> int | None:
+    """Record ``window`` as ``skipped`` (attempt 1); ``None`` if the window has a run already."""
+    check_text("monitor", monitor)
+    check_text("owner", owner)
+    check_text("reason", reason)
+    check_window(window)
     t = runs_table
-    row = conn.execute(
-        update(t).where((t.c.id == run_id) & (t.c.status == "running")).values(**values)
-        .returning(t.c.window_start, t.c.window_end)).first()
+    moment = now()
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(insert(t).values(
+                monitor=monitor, window_start=window.start, window_end=window.end, attempt=1,
+                status="skipped", owner=owner, started_at=moment, finished_at=moment,
+                error=truncate_error(reason)).returning(t.c.id)).scalar_one())
+    except IntegrityError:
+        with engine.connect() as conn:
+            if conn.execute(select(t.c.id).where(same_window(monitor, window) & (t.c.attempt == 1))).first() is None:
+                raise
+        return None
+
+
+def _close(conn: Connection, run_id: int, values: dict[str, Any], owner: str | None = None) -> Window:
+    """Move run ``run_id`` from ``running`` to ``values['status']``; return its window.
+
+    With ``owner``, only while the row is still that owner's (not taken over since).
+    """
+    t = runs_table
+    condition = (t.c.id == run_id) & (t.c.status == "running")
+    if owner is not None:
+        condition = condition & (t.c.owner == check_text("owner", owner))
+    row = conn.execute(update(t).where(condition).values(**values)
+                       .returning(t.c.window_start, t.c.window_end)).first()
     if row is None:
-        status = conn.execute(select(t.c.status).where(t.c.id == run_id)).scalar()
-        if status is None:
+        found = conn.execute(select(t.c.status, t.c.owner).where(t.c.id == run_id)).first()
+        if found is None:
             raise RunStateError(f"run_id: run {run_id} does not exist")
-        raise RunStateError(f"run_id: run {run_id} is {status}, not running")
+        if found.status == "running":
+            raise RunStateError(f"run_id: run {run_id} belongs to {found.owner!r} now, not {owner!r} "
+                                "(taken over after the lease expired)")
+        raise RunStateError(f"run_id: run {run_id} is {found.status}, not running")
     return Window(row.window_start, row.window_end)
 
 
 def finish_run(engine: Engine, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
-               rows_current: int | None, now: Callable[[], datetime]) -> None:
+               rows_current: int | None, now: Callable[[], datetime], owner: str | None = None) -> None:
     """Mark the run succeeded and insert its results, in one transaction; see ``Store.finish_run``."""
     values = {"status": "succeeded", "finished_at": now(),
               "rows_reference": _check_count("rows_reference", rows_reference),
               "rows_current": _check_count("rows_current", rows_current)}
     with engine.begin() as conn:
-        window = _close(conn, run_id, values)
+        window = _close(conn, run_id, values, owner)
         insert_results(conn, run_id, results, window)
 
 
@@ -147,11 +206,11 @@ def truncate_error(error: str) -> str:
 
 
 def fail_run(engine: Engine, run_id: int, error: str, results: Sequence[Result], *,
-             now: Callable[[], datetime]) -> None:
+             now: Callable[[], datetime], owner: str | None = None) -> None:
     """Mark the run failed with ``error`` and insert ``results``, in one transaction."""
     values = {"status": "failed", "finished_at": now(), "error": truncate_error(error)}
     with engine.begin() as conn:
-        window = _close(conn, run_id, values)
+        window = _close(conn, run_id, values, owner)
         insert_results(conn, run_id, results, window)
 
 
@@ -174,3 +233,24 @@ def get_run(engine: Engine, run_id: int) -> RunRecord | None:
     with engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.id == run_id)).first()
     return _record(row) if row is not None else None
+
+
+def succeeded_windows(engine: Engine, monitor: str, since: datetime, until: datetime) -> set[tuple[datetime, datetime]]:
+    """``(start, end)`` of every window of ``monitor`` inside ``[since, until]`` with a succeeded run."""
+    check_moment("since", since)
+    check_moment("until", until)
+    t = runs_table
+    query = (select(t.c.window_start, t.c.window_end).distinct()
+             .where((t.c.monitor == monitor) & (t.c.status == "succeeded")
+                    & (t.c.window_start >= since) & (t.c.window_end <= until)))
+    with engine.connect() as conn:
+        return {(row.window_start, row.window_end) for row in conn.execute(query)}
+
+
+def last_window_end(engine: Engine, monitor: str) -> datetime | None:
+    """The latest ``window_end`` among the runs of ``monitor`` in any state, or ``None``."""
+    t = runs_table
+    query = select(func.max(t.c.window_end)).where((t.c.monitor == monitor) & t.c.status.in_(RUN_STATUSES))
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,1 @@
+"""Revision scripts, oldest first by number (Alembic ignores this ``__init__``)."""
