@@ -1,12 +1,14 @@
 """Fixtures: a fresh store on SQLite in ``tmp_path`` and, when configured, on PostgreSQL.
 
 Each PostgreSQL test gets its own schema (via ``search_path`` in the connection options) that
-is dropped afterwards, so parallel runs and reruns never see each other's rows. The session
+is dropped afterwards, so parallel runs and reruns never see each other's rows; ``new_url``
+hands out more empty databases when a test compares two. The session
 time zone is set to Asia/Kolkata (+05:30) so that a missed UTC conversion shows.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,21 +34,34 @@ def _postgres_base_url() -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections live in a throw-away schema of the test database."""
+def postgres_schemas() -> Iterator[Callable[[], str]]:
+    """``make()`` gives the URL of a new empty schema; every one is dropped afterwards."""
     base = _postgres_base_url()
-    schema = f"dw_test_{uuid.uuid4().hex[:16]}"
     admin = sqlalchemy.create_engine(base)
-    try:
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"dw_test_{uuid.uuid4().hex[:16]}"
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        made.append(schema)
         url = make_url(base).update_query_dict(
             {"options": f"-c search_path={schema} -c TimeZone=Asia/Kolkata"})
-        yield url.render_as_string(hide_password=False)
+        return url.render_as_string(hide_password=False)
+
+    try:
+        yield make
     finally:
         with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            for schema in made:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_schemas: Callable[[], str]) -> str:
+    """A URL whose connections live in a throw-away schema of the test database."""
+    return postgres_schemas()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -54,6 +69,46 @@ def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str
     if request.param == "sqlite":
         return f"sqlite:///{os.path.join(tmp_path, 'driftwatch.db')}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def new_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Callable[[], str]:
+    """``new_url()`` gives the URL of another empty database (SQLite file or PostgreSQL schema)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_schemas")
+    names = itertools.count()
+    return lambda: f"sqlite:///{os.path.join(tmp_path, f'db{next(names)}.sqlite')}"
+
+
+class Clock:
+    """A settable clock for ``Store(url, clock=...)``: ``clock.advance(minutes=6)``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+T0 = datetime(2026, 11, 2, 0, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock standing at ``T0`` (2026-11-02 00:05 UTC) until advanced."""
+    return Clock(T0)
+
+
+@pytest.fixture
+def clocked(store_url: str, clock: Clock) -> Iterator[Store]:
+    """A migrated store on each backend whose time is ``clock``."""
+    with Store(store_url, clock=clock) as opened:
+        opened.create_all()
+        yield opened
 
 
 @pytest.fixture
