@@ -8,25 +8,28 @@ returned is tz-aware UTC; the time zone only decides where the instants fall.
 
 Rules, written down because replicas, catch-up and backfill must all agree on them:
 
-* **Crontab.** Instants are the times APScheduler's ``CronTrigger`` fires in the schedule's
-  zone, with crontab's numbering of the day of week (0 and 7 = Sunday, 1 = Monday ... 6 =
-  Saturday; APScheduler 3 counts 0 = Monday, R25) and crontab's day rule: when *both* the day of
-  month and the day of week are restricted (neither starts with ``*``), a day matches if *either*
-  does (``"0 0 13 * 5"``: the 13th and every Friday). Step, range and list syntax as in crontab;
-  ``N/step`` means ``N-max/step`` (not allowed for the day of week, where crontabs disagree on the
-  maximum: write ``1-5/2``).
+* **Crontab.** Instants are the moments the local clock of the schedule's zone reads a matching
+  minute, with crontab's numbering of the day of week (0 and 7 = Sunday, 1 = Monday ... 6 =
+  Saturday, where APScheduler 3 counts 0 = Monday: R25) and crontab's day rule: when *both* the
+  day of month and the day of week are restricted (neither starts with ``*``), a day matches if
+  *either* does (``"0 0 13 * 5"``: the 13th and every Friday). Step, range, list and name syntax
+  as in crontab; ``N/step`` means ``N-max/step`` (refused for the day of week, where crontabs
+  disagree on the maximum: write ``1-5/2``).
 * **Intervals dividing a day** (``30s``, ``15m``, ``90m``, ``6h``, ``1d``) **or made of whole days**
   (``7d``, ``2w``) are aligned to the wall clock of the schedule's zone: instants are the moments
   whose local reading is a multiple of the interval counted from local midnight 1970-01-01. So
   ``"1d"`` in Europe/Berlin ends windows at Berlin midnight, ``"6h"`` at 00, 06, 12 and 18 local,
   and ``"7d"`` at midnight every seventh day counted from Thursday 1970-01-01 (use a crontab such
-  as ``"0 0 * * 1"`` for Monday weeks).
+  as ``"0 0 * * 1"`` for Monday weeks). ``"15m"`` and ``"*/15 * * * *"`` have the same instants.
 * **Other intervals** (``7m``, ``5h``, ``25h``) are aligned to the Unix epoch (multiples of the
   interval since 1970-01-01T00:00Z); the zone does not matter for them.
-* **Clock changes.** A local time that happens twice (clocks go back) is an instant both times,
-  as APScheduler's ``CronTrigger`` does; an aligned interval reading that does not exist (clocks
-  jump forward) becomes the moment of the jump, so ``"15m"`` in Berlin goes 01:45, 03:00 on the
-  spring day and ``"1d"`` in a zone whose midnight is skipped ends that day's window at 01:00.
+* **Clock changes** (crontabs and wall-clock intervals alike). A local reading that happens twice
+  (clocks go back) is an instant both times; a reading that never happens (clocks jump forward)
+  becomes the moment of the jump. So in Berlin ``"15m"`` goes 01:45, 03:00 on the spring day,
+  ``"30 2 * * *"`` fires at 03:00 that day and twice on the autumn day, and ``"1d"`` in a zone
+  whose midnight is skipped ends that day's window at 01:00. (The instants are computed here, not
+  by APScheduler's ``CronTrigger``: 3.11 skips the day after a spring change, going from
+  29 March 2026 00:00 to 31 March for ``"0 0 * * *"`` in Berlin.)
 * **Windows.** With ``window`` set, a run checks exactly ``[end - window, end)``. Without it the
   window is ``[previous instant, end)``: consecutive windows tile time with no gap or overlap, so a
   Berlin ``"1d"`` (or ``"0 0 * * *"``) window is 23 hours long on the spring DST day and 25 on the
@@ -40,9 +43,9 @@ Rules, written down because replicas, catch-up and backfill must all agree on th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped, unused-ignore]
@@ -59,6 +62,8 @@ _WALL_EPOCH = datetime(1970, 1, 1)
 _DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
 _SECOND = timedelta(seconds=1)
+_GIVE_UP = timedelta(days=146_097)  # 400 years: every calendar pattern has come round
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -100,6 +105,42 @@ class Crontab:
     month: tuple[int, ...] | None
     day_of_week: tuple[int, ...] | None
     day_or: bool
+
+    def never_fires(self) -> bool:
+        """True when no month allows any of the days (``"0 0 30 2 *"``)."""
+        if self.day_or or self.day is None:
+            return False
+        return all(self.day[0] > _MONTH_DAYS[m - 1] for m in (self.month or range(1, 13)))
+
+    def matches(self, day: date) -> bool:
+        """Whether the crontab runs on ``day`` (crontab's either-day rule included)."""
+        if self.month is not None and day.month not in self.month:
+            return False
+        by_date = self.day is None or day.day in self.day
+        by_weekday = self.day_of_week is None or day.isoweekday() % 7 in self.day_of_week
+        return (by_date or by_weekday) if self.day_or else (by_date and by_weekday)
+
+    def readings(self, low: datetime, high: datetime) -> Iterator[datetime]:
+        """The matching wall-clock readings (naive) in ``[low, high]``, in order."""
+        hours = self.hour if self.hour is not None else range(24)
+        minutes = self.minute if self.minute is not None else range(60)
+        day = low.date()
+        while day <= high.date():
+            if self.matches(day):
+                midnight = datetime.combine(day, time())
+                for hour in hours:
+                    top = midnight + timedelta(hours=hour)
+                    if top > high:
+                        break
+                    if top + timedelta(hours=1) <= low:
+                        continue
+                    for minute in minutes:
+                        reading = top + timedelta(minutes=minute)
+                        if reading > high:
+                            break
+                        if reading >= low:
+                            yield reading
+            day += _DAY
 
     def trigger(self, zone: tzinfo) -> BaseTrigger:
         """APScheduler trigger firing at this crontab's times in ``zone``."""
@@ -216,7 +257,9 @@ def crontab_trigger(expression: str, timezone: str = "UTC") -> BaseTrigger:
     """APScheduler trigger for a crontab with crontab's day-of-week numbers (R25).
 
     A ``CronTrigger``, or an ``OrTrigger`` of two when both day fields are restricted (crontab
-    fires when either matches; ``CronTrigger`` alone would require both).
+    fires when either matches; ``CronTrigger`` alone would require both). For APScheduler-native
+    use only: ``CronTrigger`` keeps its own DST quirks (see the module docstring), so the daemon
+    uses ``Schedule.trigger()``, whose instants match ``Schedule.fire_times`` exactly.
 
     >>> sunday = crontab_trigger("0 0 * * 0").get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
     >>> sunday.isoformat(), sunday.strftime("%A")
@@ -270,8 +313,7 @@ class Schedule:
     delay: timedelta = timedelta(0)
     _spec: timedelta | Crontab = field(init=False, repr=False, compare=False)
     _zone: tzinfo = field(init=False, repr=False, compare=False)
-    _cron: Any = field(init=False, repr=False, compare=False)
-    _wall: bool = field(init=False, repr=False, compare=False)
+    _wall: bool = field(init=False, repr=False, compare=False)  # False: aligned to the Unix epoch
     _period: timedelta = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -284,17 +326,16 @@ class Schedule:
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_zone", zone)
         if isinstance(spec, Crontab):
-            object.__setattr__(self, "_cron", spec.trigger(zone))
-            object.__setattr__(self, "_wall", False)
-            reference = datetime(2001, 1, 1, tzinfo=zone).astimezone(UTC)
-            first = self._next_after(reference - _TICK)
+            if spec.never_fires():
+                raise ValueError(f"schedule: {self.expression!r} never fires (no month has such a day)")
+            object.__setattr__(self, "_wall", True)
+            object.__setattr__(self, "_period", timedelta(hours=1))  # search step until known
+            first = self._next_after(datetime(2001, 1, 1, tzinfo=zone).astimezone(UTC) - _TICK)
             second = self._next_after(first) if first is not None else None
-            if first is None or second is None:
-                raise ValueError(f"schedule: {self.expression!r} never fires (no such date)")
+            assert first is not None and second is not None  # a crontab with a possible day repeats
             object.__setattr__(self, "_period", second - first)
         else:
             seconds = int(spec.total_seconds())
-            object.__setattr__(self, "_cron", None)
             object.__setattr__(self, "_wall", 86400 % seconds == 0 or seconds % 86400 == 0)
             object.__setattr__(self, "_period", spec)
 
@@ -332,14 +373,7 @@ class Schedule:
         start, end = utc(start), utc(end)
         if end <= start:
             return []
-        if isinstance(self._spec, timedelta):
-            return self._interval_times(start, end, self._spec)
-        times: list[datetime] = []
-        current = self._next_after(start)
-        while current is not None and current <= end:
-            times.append(current)
-            current = self._next_after(current)
-        return times
+        return self._instants(start, end)
 
     def latest_end(self, now: datetime) -> datetime | None:
         """The newest instant ``e`` whose run is due: ``e + delay <= now``.
@@ -389,32 +423,32 @@ class Schedule:
         return [Window(s, e) for s, e in zip([first, *ends[:-1]], ends)]
 
     def _next_after(self, moment: datetime) -> datetime | None:
-        """The first instant strictly after ``moment`` (UTC), None if there is none."""
-        if isinstance(self._spec, timedelta):
-            horizon = self._spec
-            while not (times := self._interval_times(moment, moment + horizon, self._spec)):
-                horizon *= 2
-            return times[0]
-        local = moment.astimezone(self._zone)
-        fire = self._cron.get_next_fire_time(local, local)
-        return None if fire is None else utc(fire)
+        """The first instant strictly after ``moment``, looking ever further ahead (a step or two
+        for regular schedules; None after 400 years, the Gregorian cycle)."""
+        horizon = self._period
+        while horizon < _GIVE_UP:
+            times = self.fire_times(moment, moment + horizon)
+            if times:
+                return times[0]
+            horizon *= 2
+        return None
 
     def _last_at_or_before(self, moment: datetime) -> datetime | None:
-        """The newest instant at or before ``moment``; looks back ever further (a few steps for
-        regular schedules), giving up after about a thousand years."""
+        """The newest instant at or before ``moment`` (searched like ``_next_after``)."""
         horizon = self._period
-        while horizon < timedelta(days=366_000):
+        while horizon < _GIVE_UP:
             times = self.fire_times(moment - horizon, moment)
             if times:
                 return times[-1]
             horizon *= 2
         return None
 
-    def _interval_times(self, start: datetime, end: datetime, step: timedelta) -> list[datetime]:
-        """Interval instants in ``(start, end]``."""
-        if not self._wall:
-            first, last = (start - _EPOCH) // step + 1, (end - _EPOCH) // step
-            return [_EPOCH + k * step for k in range(first, last + 1)]
+    def _instants(self, start: datetime, end: datetime) -> list[datetime]:
+        """The instants in ``(start, end]``, oldest first."""
+        spec = self._spec
+        if isinstance(spec, timedelta) and not self._wall:
+            first, last = (start - _EPOCH) // spec + 1, (end - _EPOCH) // spec
+            return [_EPOCH + k * spec for k in range(first, last + 1)]
         # Local readings that can land in (start, end] lie within [start + lowest offset, end +
         # highest offset]; offsets are probed every 12 h (no zone changes twice that fast).
         zone = self._zone
@@ -427,9 +461,14 @@ class Schedule:
             probe = min(probe + _DAY / 2, stop)
         low = start.replace(tzinfo=None) + min(offsets)
         high = end.replace(tzinfo=None) + max(offsets)
+        if isinstance(spec, timedelta):
+            readings: Iterable[datetime] = (
+                _WALL_EPOCH + k * spec for k in range((low - _WALL_EPOCH) // spec, (high - _WALL_EPOCH) // spec + 1))
+        else:
+            readings = spec.readings(low, high)
         found: set[datetime] = set()
-        for k in range((low - _WALL_EPOCH) // step, (high - _WALL_EPOCH) // step + 1):
-            found.update(t for t in _instants(_WALL_EPOCH + k * step, zone) if start < t <= end)
+        for reading in readings:
+            found.update(t for t in _instants(reading, zone) if start < t <= end)
         return sorted(found)
 
 
@@ -451,8 +490,8 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc, unused-ignore]
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         start = utc(now)
-        if previous_fire_time is not None:
-            start = min(start, utc(previous_fire_time) + _TICK)
+        if previous_fire_time is not None:  # the fire after the previous one, even if already past
+            start = utc(previous_fire_time) + _TICK
         end = self.schedule._next_after(start - self.schedule.delay - _TICK)
         return None if end is None else end + self.schedule.delay
 
