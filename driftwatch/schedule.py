@@ -82,7 +82,8 @@ _NAMES = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))},
     "day_of_week": {n: i for i, n in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
 }
-_ITEM = re.compile(r"^(?:(?P<star>\*)|(?P<first>[0-9a-z]+)(?:-(?P<last>[0-9a-z]+))?)(?:/(?P<step>\d+))?$")
+_ITEM = re.compile(r"^(?:(?P<star>\*)|(?P<first>[0-9a-z]+)(?:-(?P<last>[0-9a-z]+))?)(?:/(?P<step>\d+))?$",
+                   re.IGNORECASE)
 # APScheduler 3's day_of_week names in crontab order (crontab 0 = Sunday)
 _APS_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -165,8 +166,8 @@ def _field_values(name: str, low: int, high: int, text: str, expression: str) ->
     def number(token: str, *, range_end: bool = False) -> int:
         if token.isdigit():
             value = int(token)
-        elif token in names:
-            value = names[token]
+        elif token.lower() in names:
+            value = names[token.lower()]
             if range_end and name == "day_of_week" and value == 0:
                 value = 7  # "fri-sun"
         else:
@@ -180,7 +181,7 @@ def _field_values(name: str, low: int, high: int, text: str, expression: str) ->
     if text == "*":
         return None
     values: set[int] = set()
-    for item in text.lower().split(","):
+    for item in text.split(","):
         match = _ITEM.match(item)
         if not match:
             raise fail(f"cannot read {item!r} (expected *, N, N-M, a list, or a /step)")
@@ -243,7 +244,7 @@ def parse_schedule(expression: str) -> timedelta | Crontab:
                    day_or=not parts[2].startswith("*") and not parts[4].startswith("*"))
 
 
-def _zone(name: str) -> tzinfo:
+def _load_zone(name: str) -> tzinfo:
     if name == "UTC":
         return UTC
     try:
@@ -268,10 +269,10 @@ def crontab_trigger(expression: str, timezone: str = "UTC") -> BaseTrigger:
     spec = parse_schedule(expression)
     if not isinstance(spec, Crontab):
         raise ValueError(f"schedule: {expression!r} is an interval, not a crontab")
-    return spec.trigger(_zone(timezone))
+    return spec.trigger(_load_zone(timezone))
 
 
-def _instants(wall: datetime, zone: tzinfo) -> tuple[datetime, ...]:
+def _moments(wall: datetime, zone: tzinfo) -> tuple[datetime, ...]:
     """The UTC instants at which the local clock of ``zone`` reads ``wall`` (naive).
 
     Two when clocks go back; when the reading is skipped, the moment of the jump."""
@@ -318,7 +319,7 @@ class Schedule:
 
     def __post_init__(self) -> None:
         spec = parse_schedule(self.expression)
-        zone = _zone(self.timezone)
+        zone = _load_zone(self.timezone)
         if self.window is not None and (not isinstance(self.window, timedelta) or self.window <= timedelta(0)):
             raise ValueError(f"window: must be a positive duration, got {self.window!r}")
         if not isinstance(self.delay, timedelta) or self.delay < timedelta(0):
@@ -332,7 +333,8 @@ class Schedule:
             object.__setattr__(self, "_period", timedelta(hours=1))  # search step until known
             first = self._next_after(datetime(2001, 1, 1, tzinfo=zone).astimezone(UTC) - _TICK)
             second = self._next_after(first) if first is not None else None
-            assert first is not None and second is not None  # a crontab with a possible day repeats
+            if first is None or second is None:  # cannot happen: a crontab with a possible day repeats
+                raise ValueError(f"schedule: {self.expression!r} does not repeat")
             object.__setattr__(self, "_period", second - first)
         else:
             seconds = int(spec.total_seconds())
@@ -468,7 +470,7 @@ class Schedule:
             readings = spec.readings(low, high)
         found: set[datetime] = set()
         for reading in readings:
-            found.update(t for t in _instants(reading, zone) if start < t <= end)
+            found.update(t for t in _moments(reading, zone) if start < t <= end)
         return sorted(found)
 
 

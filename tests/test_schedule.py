@@ -118,7 +118,7 @@ def test_a_star_day_field_keeps_both_fields_required() -> None:
     ("0 0 * * 1/2", r"^schedule: day_of_week field '1/2' .*write a range"),
     ("5-1 * * * *", r"^schedule: minute field '5-1' .*runs backwards"),
     ("*/0 * * * *", r"^schedule: minute field '\*/0' .*step must be at least 1"),
-    ("0 0 L * *", r"^schedule: day field 'L' .*'l' is not a number"),
+    ("0 0 L * *", r"^schedule: day field 'L' .*'L' is not a number"),
     ("0 0 1,,2 * *", r"^schedule: day field '1,,2' .*cannot read ''"),
     ("0 0 * *", r"^schedule: a crontab has 5 fields .*got 4"),
     ("0 0 0 * * *", r"^schedule: a crontab has 5 fields .*got 6"),
@@ -418,7 +418,7 @@ def test_trigger_runs_a_job_in_a_real_apscheduler_at_whole_seconds() -> None:
 
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
-    scheduler.add_job(lambda: None, Schedule("1s").trigger(), id="tick")
+    scheduler.add_job(lambda: None, Schedule("1s").trigger(), id="tick", misfire_grace_time=None, coalesce=False)
     scheduler.start()
     try:
         assert done.wait(5), "the job did not run twice within 5 s"
