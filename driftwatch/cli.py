@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__
+from . import __version__, logs
 from .errors import ConfigError, DriftwatchError
 from .model import Result, Window
 from .output import json_lines, shown, table
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="driftwatch", description="Watch ML models in production.")
     parser.add_argument("--version", action="version", version=f"driftwatch {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log lines as readable text (default) or one JSON object per line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="write an example config file")
@@ -54,6 +56,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method", help="ad hoc: drift method (default: auto)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.add_argument("--all", action="store_true", help="table: also list data-quality figures that are ok")
+
+    p = sub.add_parser("run", help="the daemon: scheduled monitors, catch-up, web health endpoints")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--no-web", action="store_true", help="do not serve the web app in this process")
+    p.add_argument("--host", help="web address (default: web.host)")
+    p.add_argument("--port", type=int, help="web port (default: web.port)")
+
+    p = sub.add_parser("serve", help="only the web app (no scheduler)")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--host", help="web address (default: web.host)")
+    p.add_argument("--port", type=int, help="web port (default: web.port)")
+
+    p = sub.add_parser("backfill", help="run every window of a monitor in a date range")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--monitor", required=True, help="the monitor")
+    p.add_argument("--from", dest="start", required=True, help="first window start (ISO date/time, UTC)")
+    p.add_argument("--to", dest="end", required=True, help="last window end (ISO date/time, UTC)")
+    p.add_argument("--force", action="store_true", help="also rerun windows that already succeeded")
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=("upgrade",), help="upgrade: apply schema migrations (idempotent)")
+    p.add_argument("--config", required=True, help="config file")
 
     p = sub.add_parser("demo", help="write seeded demo data and a config, run it over every window")
     p.add_argument("--dir", default="driftwatch-demo", help="folder to write into (default: ./driftwatch-demo)")
@@ -141,7 +165,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     from .config import load
-    from .timeutil import latest_window
 
     settings = load(args.config)
     monitors = list(settings.monitors)
@@ -155,10 +178,12 @@ def _check_config(args: argparse.Namespace) -> int:
     now = _parse_time(args.at) if args.at else datetime.now(timezone.utc)
     plan = []
     for m in monitors:
-        latest = latest_window(m.window, now)
+        latest = _latest(m, now)
+        if latest is None:
+            continue
         if m.label_delay:  # the window whose labels just became due gets a fresh run
-            due = latest_window(m.window, now - m.label_delay)
-            if due != latest:
+            due = _latest(m, now - m.label_delay)
+            if due is not None and due != latest:
                 plan.append((m, due))
         plan.append((m, latest))
     results, failures = _run_windows(settings, plan, now)
@@ -168,6 +193,12 @@ def _check_config(args: argparse.Namespace) -> int:
     if failures:
         return EXIT_USAGE
     return EXIT_ALERT if any(r.status == "alert" for r in results) else EXIT_OK
+
+
+def _latest(monitor: MonitorSettings, now: datetime) -> Window | None:
+    """The newest window of ``monitor`` that is complete (its schedule's delay included) at ``now``."""
+    end = monitor.schedule.latest_end(now)
+    return monitor.schedule.window_ending(end) if end is not None else None
 
 
 def _check_files(args: argparse.Namespace) -> int:
@@ -207,13 +238,88 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failures else EXIT_OK
 
 
-COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo}
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scheduler import Daemon
+
+    daemon = Daemon(args.config, web=not args.no_web, host=args.host, port=args.port)
+    return daemon.serve_forever()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .config import load
+    from .store import Store
+    from .web import create_app
+
+    settings = load(args.config)
+    store = Store(settings.store.url.reveal())
+    store.create_all()
+    uvicorn.run(create_app(store), host=args.host or settings.web.host,
+                port=args.port if args.port is not None else settings.web.port, log_level="warning")
+    return EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .config import load
+    from .engine import execute_run
+    from .scheduler import Runner
+    from .store import Store
+
+    settings = load(args.config)
+    try:
+        monitor = settings.monitor(args.monitor)
+    except KeyError as exc:
+        raise ConfigError(f"--monitor: {exc.args[0]}") from None
+    start, end = _parse_time(args.start), _parse_time(args.end)
+    if end <= start:
+        raise ConfigError("--to: must be after --from")
+    store = Store(settings.store.url.reveal())
+    try:
+        store.create_all()
+        runner = Runner(store, settings)
+        windows = [w for w in monitor.schedule.windows_between(start, end) if w.start >= start]
+        done = set() if args.force else store.succeeded_windows(monitor.name, start, end)
+        todo = [w for w in windows if (w.start, w.end) not in done]
+        failed = 0
+        for window in tqdm(todo, desc=f"backfill {monitor.name}", unit="window", disable=None):
+            if args.force:
+                run_id = store.start_run(monitor.name, window, owner=runner.owner, rerun=True)
+                outcome = execute_run(monitor, window, run_id, store=store, options=settings.profile) \
+                    if run_id is not None else None
+            else:
+                outcome = runner.run_window(monitor, window)
+            if outcome is not None and outcome.status == "failed":
+                failed += 1
+                _error(f"window {window}: {outcome.error}")
+        print(f"{len(todo)} window(s) run, {len(windows) - len(todo)} already succeeded, {failed} failed")
+    finally:
+        store.dispose()
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .config import load
+    from .store.migrate import current, upgrade
+
+    settings = load(args.config)
+    url = settings.store.url.reveal()
+    upgrade(url)
+    print(f"database at revision {current(url)}")
+    return EXIT_OK
+
+
+COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo, "run": cmd_run,
+            "serve": cmd_serve, "backfill": cmd_backfill, "db": cmd_db}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    default = logging.INFO if args.command in ("run", "serve") else logging.WARNING
+    level = [default, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logs.setup(level, args.log_format)
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:

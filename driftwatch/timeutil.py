@@ -11,7 +11,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     """Parse ``<integer><unit>`` with unit s, m, h, d or w.
 
     >>> parse_duration("15m"), parse_duration("7d")
@@ -22,7 +22,7 @@ def parse_duration(text: str) -> timedelta:
     ValueError: invalid duration '1.5h' (expected e.g. 30s, 15m, 1h, 7d, 2w)
     """
     match = _DURATION.match(text) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
+    if not match or (int(match.group(1)) == 0 and not allow_zero):
         raise ValueError(f"invalid duration {text!r} (expected e.g. 30s, 15m, 1h, 7d, 2w)")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 

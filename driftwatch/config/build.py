@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..model import Schema, utc
 from ..profiling import ProfileOptions
+from ..schedule import Schedule
 from ..secrets import Secret
 from ..timeutil import parse_duration
 from .daemon import DaemonSettings, WebSettings
@@ -38,7 +39,8 @@ __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "daemon": "table", "web": "table",
                              "monitors": "array"}
 STORE_KEYS = ("url",)
-MONITOR_KEYS = ("name", "window", "schema", "current", "reference", "detectors", "labels", "label_delay")
+MONITOR_KEYS = ("name", "window", "schedule", "timezone", "delay", "max_catchup", "schema", "current", "reference",
+                "detectors", "labels", "label_delay")
 #: The detectors of a monitor that lists none.
 DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
 
@@ -153,13 +155,19 @@ class _Builder:
         check_keys(table, MONITOR_KEYS, path, self.problems)
         name = self.name(table.get("name"), join(path, "name"))
         window = None
-        if "window" not in table:
-            self.problems.add(join(path, "window"), "missing required key (a duration, e.g. 1h or 1d)")
-        else:
+        if "window" in table:
             window = self.duration(table["window"], join(path, "window"))
+        elif "schedule" not in table:
+            self.problems.add(join(path, "window"), "missing required key (a duration, e.g. 1h or 1d; or set schedule)")
+        schedule = self.schedule(table, path, window)
+        max_catchup = table.get("max_catchup", 24)
+        if isinstance(max_catchup, bool) or not isinstance(max_catchup, int) or max_catchup < 1:
+            self.problems.add(join(path, "max_catchup"),
+                              f"must be an integer >= 1 (the latest window counts), got {max_catchup!r}")
         label_delay = timedelta(0)
         if "label_delay" in table:
-            label_delay = self.duration(table["label_delay"], join(path, "label_delay")) or timedelta(0)
+            label_delay = self.duration(table["label_delay"], join(path, "label_delay"), allow_zero=True) \
+                or timedelta(0)
         labels = None
         if "labels" in table:
             labels = self.labels(table["labels"], join(path, "labels"), connectors)
@@ -186,23 +194,49 @@ class _Builder:
                                   "timestamp_column (or a path with {start:...}, or a query with :window_start)")
         built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors,
                                schema if isinstance(schema, Schema) else None)
-        if len(self.problems.items) > before or name is None or window is None or current is None \
+        if len(self.problems.items) > before or name is None or schedule is None or current is None \
                 or reference is None:
             return None
         if labels is not None and labels.id_column is None and (schema is None or schema.id is None):
             self.problems.add(join(join(path, "labels"), "id_column"),
                               "labels are joined on a row id: set id_column here or schema.id")
             return None
-        return MonitorSettings(name=name, window=window, schema=schema, current=cast("Connector", current),
-                               reference=reference, detectors=cast("tuple[Detector, ...]", built),
-                               labels=labels, label_delay=label_delay)
+        return MonitorSettings(name=name, window=schedule.window or schedule.period, schema=schema,
+                               current=cast("Connector", current), reference=reference,
+                               detectors=cast("tuple[Detector, ...]", built), labels=labels,
+                               label_delay=label_delay, schedule=schedule, max_catchup=max_catchup)
 
-    def duration(self, value: object, path: str) -> timedelta | None:
+    def schedule(self, table: Mapping[str, Any], path: str, window: timedelta | None) -> Schedule | None:
+        """``schedule`` (default: every ``window``), ``timezone`` and ``delay`` as one ``Schedule``."""
+        if "schedule" not in table:
+            if window is None:  # the window's own problem is already reported
+                return None
+            expression: object = f"{int(window.total_seconds())}s"  # every window, as MonitorSettings does
+        else:
+            expression = table["schedule"]
+        if not isinstance(expression, str):
+            self.problems.add(join(path, "schedule"), f"must be a crontab line or an interval such as 15m, "
+                              f"got {toml_type(expression)}")
+            return None
+        delay = self.duration(table["delay"], join(path, "delay"), allow_zero=True) if "delay" in table \
+            else timedelta(0)
+        timezone_name = table.get("timezone", "UTC")
+        if delay is None:
+            return None
+        try:
+            return Schedule(expression=expression, window=window, timezone=timezone_name, delay=delay)
+        except ValueError as exc:
+            key, _, message = str(exc).partition(": ")
+            key = key if key in ("schedule", "timezone", "window", "delay") and message else "schedule"
+            self.problems.add(join(path, key), message or str(exc))
+            return None
+
+    def duration(self, value: object, path: str, *, allow_zero: bool = False) -> timedelta | None:
         if not isinstance(value, str):
             self.problems.add(path, f"must be a duration string such as 1h or 1d, got {toml_type(value)}")
             return None
         try:
-            return parse_duration(value)
+            return parse_duration(value, allow_zero=allow_zero)
         except ValueError as exc:
             self.problems.add(path, str(exc))
             return None

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..schedule import Schedule
 from .daemon import DaemonSettings, WebSettings
 
 if TYPE_CHECKING:
@@ -66,6 +67,15 @@ class MonitorSettings:
     labels: LabelsSettings | None = None
     #: How long after a window ends its labels are complete; performance waits until then.
     label_delay: timedelta = timedelta(0)
+    #: When it runs and which window each run checks (default: every ``window``, UTC-aligned).
+    schedule: Schedule = None  # type: ignore[assignment]  # filled in __post_init__
+    #: Missed windows run after downtime, oldest first; older ones are recorded as skipped.
+    max_catchup: int = 24
+
+    def __post_init__(self) -> None:
+        if self.schedule is None:
+            seconds = int(self.window.total_seconds())
+            object.__setattr__(self, "schedule", Schedule(expression=f"{seconds}s", window=self.window))
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def test_unknown_keys_at_every_level(write) -> None:
         f"{path}:1: colour: unknown key (valid: daemon, monitors, profile, store, web)",
         f"{path}:2: alerts: unknown section (valid: daemon, monitors, profile, store, web)",
         f"{path}:6: store.pool: unknown key (valid: url)",
-        f"{path}:10: monitors[0].owner: unknown key (valid: current, detectors, label_delay, labels, name, reference, schema, window)",
+        f"{path}:10: monitors[0].owner: unknown key (valid: current, delay, detectors, label_delay, labels, max_catchup, name, reference, schedule, schema, timezone, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, id, numeric, prediction, "
         "score, sensitive, target, task, timestamp)",
         f"{path}:17: monitors[0].current.pth: unknown key (valid: {FILE_KEYS})",
@@ -171,7 +171,7 @@ def test_missing_required_keys_point_at_their_table(write) -> None:
     """)
     assert problems(path) == [
         f"{path}:1: monitors[0].name: missing required key",
-        f"{path}:1: monitors[0].window: missing required key (a duration, e.g. 1h or 1d)",
+        f"{path}:1: monitors[0].window: missing required key (a duration, e.g. 1h or 1d; or set schedule)",
         f"{path}:1: monitors[0].current: missing required table (a connector; type: file, sql)",
         f"{path}:1: monitors[0].reference: missing required table (a connector, optionally with start/end, "
         "or rolling = N)",

@@ -1,0 +1,284 @@
+"""The daemon: APScheduler jobs that claim and run monitor windows, catch-up, reload, shutdown.
+
+One process runs a scheduler with an in-memory job store (never a shared ``SQLAlchemyJobStore``:
+APScheduler 3 cannot share one between processes), a thread pool sized to the monitors, the web
+app in a thread of its own, and signal handlers. Several processes may run against one database:
+each window is claimed by inserting its ``runs`` row (the unique constraint picks one winner), and
+a claim carries a lease renewed every ``lease / 3``, so a window left ``running`` by a killed
+process is taken over once its lease expires (R26, R27).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import MonitorSettings, Settings, load
+from .engine import RunOutcome, default_owner, execute_run
+from .errors import ConfigError
+from .model import Window
+from .store import Store
+
+log = logging.getLogger("driftwatch.scheduler")
+
+#: The pseudo-monitor whose daily ``runs`` row makes retention a singleton across replicas.
+RETENTION = "__retention__"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Heartbeat:
+    """Renews a run's lease every ``lease / 3`` until stopped; logs if the claim was lost."""
+
+    def __init__(self, store: Store, run_id: int, owner: str, lease: timedelta) -> None:
+        self._store, self._run_id, self._owner, self._lease = store, run_id, owner, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{run_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._lease.total_seconds() / 3):
+            try:
+                if not self._store.renew_lease(self._run_id, owner=self._owner, lease=self._lease):
+                    log.warning("run %s: lease lost to another process", self._run_id)
+                    return
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning("run %s: lease renewal failed", self._run_id, exc_info=True)
+
+
+class Runner:
+    """Claims and runs the due windows of monitors; used by the scheduler jobs and backfill."""
+
+    def __init__(self, store: Store, settings: Settings, *, owner: str | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = owner or default_owner()
+        self.clock = clock
+        self.stopping = threading.Event()
+        self._active = 0
+        self._idle = threading.Condition()
+
+    @property
+    def lease(self) -> timedelta:
+        lease = self.settings.daemon.lease
+        assert isinstance(lease, timedelta)
+        return lease
+
+    def run_window(self, monitor: MonitorSettings, window: Window) -> RunOutcome | None:
+        """Claim ``window`` (or take over an expired claim) and run it; None if someone else has it."""
+        run_id = self.store.claim_run(monitor.name, window, owner=self.owner, lease=self.lease)
+        if run_id is None:
+            return None
+        with self._idle:
+            self._active += 1
+        try:
+            with Heartbeat(self.store, run_id, self.owner, self.lease):
+                outcome = execute_run(monitor, window, run_id, store=self.store, options=self.settings.profile,
+                                      now=self.clock(), owner=self.owner)
+            log.info("monitor %s window %s run %s %s", monitor.name, window, run_id, outcome.status,
+                     extra={"monitor": monitor.name, "window": str(window), "run_id": run_id})
+            return outcome
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def tick(self, monitor: MonitorSettings) -> list[RunOutcome]:
+        """Run what is due for ``monitor``: windows whose claims expired, then the missed and the
+        latest windows oldest first (at most ``max_catchup``; older ones are recorded skipped)."""
+        if self.stopping.is_set():
+            return []
+        now = self.clock()
+        outcomes: list[RunOutcome] = []
+        for window in self._expired(monitor, now):
+            if self.stopping.is_set():
+                return outcomes
+            done = self.run_window(monitor, window)
+            if done is not None:
+                outcomes.append(done)
+        due, skipped = monitor.schedule.due_windows(self.store.last_window_end(monitor.name), now,
+                                                    monitor.max_catchup)
+        for window in skipped:
+            self.store.skip_run(monitor.name, window, owner=self.owner,
+                                reason=f"more than max_catchup={monitor.max_catchup} windows behind")
+        for window in due:
+            if self.stopping.is_set():
+                break
+            done = self.run_window(monitor, window)
+            if done is not None:
+                outcomes.append(done)
+        return outcomes
+
+    def _expired(self, monitor: MonitorSettings, now: datetime) -> list[Window]:
+        return [r.window for r in reversed(self.store.runs(monitor.name, limit=200))
+                if r.status == "running" and r.lease_expires_at is not None and r.lease_expires_at < now]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no run is in progress; False if ``timeout`` seconds passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
+
+    def retention(self) -> dict[str, int] | None:
+        """Delete results and runs older than ``daemon.retention``; one replica per day does it."""
+        keep = self.settings.daemon.retention
+        if not isinstance(keep, timedelta):
+            return None
+        now = self.clock()
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        window = Window(day, day + timedelta(days=1))
+        run_id = self.store.claim_run(RETENTION, window, owner=self.owner, lease=self.lease)
+        if run_id is None:
+            return None
+        deleted = self.store.delete_older_than(now - keep)
+        self.store.finish_run(run_id, [], rows_reference=None, rows_current=sum(deleted.values()), owner=self.owner)
+        log.info("retention: deleted %s", deleted)
+        return deleted
+
+
+class Daemon:
+    """The whole long-running process: scheduler, optional web server, reload and shutdown."""
+
+    def __init__(self, config_path: str | Path, *, web: bool = True, clock: Callable[[], datetime] = utcnow,
+                 host: str | None = None, port: int | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.settings = load(self.config_path)
+        self.store = Store(self.settings.store.url.reveal())
+        self.clock = clock
+        self.runner = Runner(self.store, self.settings, clock=clock)
+        self.events: Counter[str] = Counter()
+        self.web = web
+        self.host = host or self.settings.web.host
+        self.port = port if port is not None else self.settings.web.port
+        self.stopped = threading.Event()
+        self._mtime = self._config_mtime()
+        self._server: Any = None
+        self._web_thread: threading.Thread | None = None
+        workers = self.settings.daemon.workers or min(32, max(1, len(self.settings.monitors)))
+        self.scheduler = BackgroundScheduler(
+            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(workers)},
+            job_defaults={"coalesce": True, "max_instances": 1})
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.store.create_all()
+        self._add_monitor_jobs(self.settings)
+        reload_every = self.settings.daemon.reload_check
+        assert isinstance(reload_every, timedelta)
+        self.scheduler.add_job(self._check_reload, IntervalTrigger(seconds=reload_every.total_seconds()),
+                               id="reload-check")
+        self.scheduler.add_job(self.runner.retention, IntervalTrigger(hours=24), id="retention",
+                               next_run_time=self.clock())
+        self.scheduler.start()
+        if self.web:
+            self._start_web()
+        log.info("driftwatch running %d monitor(s) as %s", len(self.settings.monitors), self.runner.owner)
+
+    def stop(self) -> None:
+        """Stop claiming, let running work finish within ``shutdown_grace``, stop the web server."""
+        self.runner.stopping.set()
+        self.scheduler.pause()
+        grace = self.settings.daemon.shutdown_grace
+        assert isinstance(grace, timedelta)
+        if not self.runner.wait_idle(grace.total_seconds()):
+            log.warning("shutdown: runs still going after %s; their leases will expire and be taken over", grace)
+        self.scheduler.shutdown(wait=False)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._web_thread is not None:
+            self._web_thread.join(timeout=10)
+        self.store.dispose()
+        self.stopped.set()
+
+    def serve_forever(self) -> int:
+        """Run until SIGTERM or SIGINT (exit 0); SIGHUP reloads the config."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload())
+        self.start()
+        stop.wait()
+        log.info("shutting down")
+        self.stop()
+        return 0
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def _add_monitor_jobs(self, settings: Settings) -> None:
+        for monitor in settings.monitors:
+            period = monitor.schedule.period
+            self.scheduler.add_job(self.runner.tick, monitor.schedule.trigger(), args=[monitor],
+                                   id=f"monitor:{monitor.name}", name=monitor.name,
+                                   misfire_grace_time=max(1, int(period.total_seconds())),
+                                   next_run_time=self.clock())  # catch up at once, then on schedule
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        kind = {EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed",
+                EVENT_JOB_MAX_INSTANCES: "max_instances"}.get(event.code, str(event.code))
+        self.events[kind] += 1
+        if kind == "error":
+            log.error("job %s raised: %s", event.job_id, getattr(event, "exception", None))
+        else:
+            log.warning("job %s: %s", event.job_id, kind)
+
+    # -- reload ----------------------------------------------------------------------------------
+    def _config_mtime(self) -> float | None:
+        try:
+            return self.config_path.stat().st_mtime
+        except OSError:
+            return None
+
+    def _check_reload(self) -> None:
+        mtime = self._config_mtime()
+        if mtime != self._mtime:
+            self._mtime = mtime
+            self.reload()
+
+    def reload(self) -> bool:
+        """Load the config again; on success swap the monitor jobs, else keep the old config."""
+        try:
+            settings = load(self.config_path)
+        except ConfigError as exc:
+            log.error("reload: config is invalid, keeping the running one:\n%s", exc)
+            return False
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("monitor:"):
+                job.remove()
+        self.settings = settings
+        self.runner.settings = settings
+        self._add_monitor_jobs(settings)
+        log.info("reload: %d monitor(s)", len(settings.monitors))
+        return True
+
+    # -- web -------------------------------------------------------------------------------------
+    def _start_web(self) -> None:
+        import uvicorn
+
+        from .web import create_app
+
+        app = create_app(self.store, scheduler_running=lambda: bool(self.scheduler.running)
+                         and not self.runner.stopping.is_set())
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._web_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._web_thread.start()
