@@ -80,8 +80,8 @@ def _create_results() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_results")),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_results_run_id_runs"), ondelete="CASCADE"),
         sa.CheckConstraint(_one_of("status", RESULT_STATUSES), name=op.f("ck_results_status")),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_results_run_id_runs"), ondelete="CASCADE"),
         sqlite_autoincrement=True,
     )
 
