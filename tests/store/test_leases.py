@@ -218,11 +218,17 @@ def test_stale_owner_cannot_finish_or_fail_the_successors_run(clocked: Store, cl
         assert conn.execute(select(func.count()).select_from(results_table)).scalar_one() == 1
 
 
-def test_owner_check_passes_for_the_owner(clocked: Store, days: list[Window]) -> None:
+def test_owner_check_passes_for_the_owner(clocked: Store, clock, days: list[Window]) -> None:
     run_id = clocked.claim_run("churn", days[0], owner="a", lease=LEASE)
     assert run_id is not None
     clocked.fail_run(run_id, "boom", owner="a")
     assert clocked.run(run_id).status == "failed"  # type: ignore[union-attr]
+    # An expired lease that nobody took over is still the owner's to finish.
+    late = clocked.claim_run("churn", days[1], owner="a", lease=LEASE)
+    assert late is not None
+    clock.advance(hours=2)
+    clocked.finish_run(late, [], rows_reference=None, rows_current=None, owner="a")
+    assert clocked.run(late).status == "succeeded"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("lease", [timedelta(0), timedelta(seconds=-1), 300, None])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -290,3 +291,22 @@ def test_unknown_database_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown database type 'nosuch'"):
         migrate.upgrade("nosuch://x@y/z")
     assert sqlalchemy.__version__  # the engine module, not alembic, rejected it
+
+
+def test_autogenerate_drafts_an_empty_revision_at_head(new_url: Callable[[], str], tmp_path: Path) -> None:
+    """The recipe in ``migrations/__init__.py``: env.py and script.py.mako render a revision."""
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    with _engine(new_url()) as engine:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            cfg = migrate.alembic_config(conn)
+            cfg.set_main_option("version_locations", f"{migrate.MIGRATIONS / 'versions'}{os.pathsep}{drafts}")
+            command.revision(cfg, message="nothing changed", autogenerate=True, rev_id="0002",
+                             version_path=str(drafts))
+    (draft,) = drafts.glob("*.py")
+    assert draft.name == "0002_nothing_changed.py"
+    source = draft.read_text()
+    assert "revision: str = '0002'" in source and "down_revision: str | Sequence[str] | None = '0001'" in source
+    assert "op." not in source.split("def upgrade")[1]  # nothing to do: the models equal the migrations
+    compile(source, str(draft), "exec")
