@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sqlite3
+import time
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,14 +33,16 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from ..errors import ConfigError
 from ..secrets import redact_url
 
-#: Run on every new SQLite connection, in this order. ``foreign_keys`` must be set outside a
-#: transaction, which a fresh connection is.
+#: Run on every new SQLite connection, in this order. ``busy_timeout`` first, so what follows
+#: waits for locks; ``foreign_keys`` must be set outside a transaction, which a fresh connection is.
 SQLITE_PRAGMAS: tuple[str, ...] = (
-    "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
 )
+# How long a connection keeps retrying the switch of a new database file to WAL (seconds).
+_WAL_SWITCH_PATIENCE = 5.0
 
 # Strict JSON: NaN/Infinity are not JSON and PostgreSQL rejects them, so never write them anywhere.
 _json_dumps = functools.partial(json.dumps, allow_nan=False, separators=(",", ":"))
@@ -66,11 +70,32 @@ def _config_error(reason: str, raw: str, *, show_url: bool = True) -> ConfigErro
     return ConfigError(message)
 
 
+def _execute_when_unlocked(cursor: Any, statement: str) -> None:
+    """Run ``statement``, retrying for a while as long as SQLite says the database is locked.
+
+    Switching a new database file to WAL needs an exclusive lock, and SQLite does not call the
+    busy handler for it: several connections opening a fresh file at once (replicas starting,
+    a thread pool) would otherwise fail with "database is locked". Once the file is in WAL mode
+    (it stays so), the pragma takes no lock and this never retries.
+    """
+    delay, waited = 0.005, 0.0
+    while True:
+        try:
+            cursor.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or waited >= _WAL_SWITCH_PATIENCE:
+                raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.1)
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            _execute_when_unlocked(cursor, pragma)
     finally:
         cursor.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,32 @@ def test_relative_sqlite_path_is_used_as_given(tmp_path: Path, monkeypatch: pyte
         store.create_all()
     assert (tmp_path / "relative.db").is_file()
     assert os.path.samefile(tmp_path, os.getcwd())
+
+
+def test_many_connections_opening_a_new_sqlite_file_at_once(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL can hit "database is locked" without the busy handler
+    (two connections both upgrading their read lock); the engine retries instead of failing."""
+    errors: list[BaseException] = []
+    modes: list[str] = []
+
+    def open_and_read(url: str, barrier: threading.Barrier) -> None:
+        engine = create_engine(url)
+        try:
+            barrier.wait()
+            with engine.connect() as conn:
+                modes.append(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    for round_ in range(25):
+        url = f"sqlite:///{tmp_path / f'fresh{round_}.db'}"
+        barrier = threading.Barrier(8)
+        threads = [threading.Thread(target=open_and_read, args=(url, barrier)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert modes == ["wal"] * 200
