@@ -103,15 +103,19 @@ class Store:
         """
         return _runs.start_run(self.engine, monitor, window, owner=owner, rerun=rerun, now=self._clock, lease=lease)
 
-    def claim_run(self, monitor: str, window: Window, *, owner: str, lease: timedelta) -> int | None:
+    def claim_run(self, monitor: str, window: Window, *, owner: str, lease: timedelta,
+                  retry: bool = False) -> int | None:
         """The scheduler's claim (R26, R27): the run id if ``owner`` now has the window, else ``None``.
 
         Inserts attempt 1 ``running`` with ``lease_expires_at = now + lease``. If the window has
         a run already, its latest attempt decides: ``running`` with an expired lease is taken over
         by one conditional UPDATE (same id; exactly one of several claimers wins); done
-        (succeeded, failed, skipped) or held under a live lease gives ``None``.
+        (succeeded, failed, skipped) or held under a live lease gives ``None``. ``retry=True``
+        (backfill without ``--force``) claims a new attempt after one that failed or was
+        skipped; succeeded windows and live leases still give ``None``.
         """
-        return _leases.claim_run(self.engine, monitor, window, owner=owner, lease=lease, now=self._clock)
+        return _leases.claim_run(self.engine, monitor, window, owner=owner, lease=lease, now=self._clock,
+                                 retry=retry)
 
     def renew_lease(self, run_id: int, *, owner: str, lease: timedelta) -> bool:
         """Set the lease of ``run_id`` to ``now + lease``; ``False`` if it is not ``owner``'s running run.

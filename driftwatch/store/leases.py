@@ -29,15 +29,20 @@ from ..model import Window
 from .runs import check_lease, check_text, check_window, same_window
 from .tables import runs as runs_table
 
+# How often ``claim_run(retry=True)`` tries again when the attempt it wanted to add was taken.
+_RETRIES = 50
+
 
 def claim_run(engine: Engine, monitor: str, window: Window, *, owner: str, lease: timedelta,
-              now: Callable[[], datetime]) -> int | None:
+              now: Callable[[], datetime], retry: bool = False) -> int | None:
     """Claim ``window`` of ``monitor`` for ``owner``: the run id, or ``None`` if it is not ours.
 
     Attempt 1 is inserted ``running`` with the lease. If the window has a run already, its
     latest attempt decides: still ``running`` with an expired lease is taken over (by one
     conditional UPDATE; of several concurrent claimers exactly one wins); finished (succeeded,
     failed, skipped), running under a live lease, or running without a lease gives ``None``.
+    With ``retry``, a latest attempt that failed or was skipped is followed by a new one
+    (its number + 1, claimed by insert like attempt 1: one of several claimers wins).
     """
     check_text("monitor", monitor)
     check_text("owner", owner)
@@ -45,26 +50,32 @@ def claim_run(engine: Engine, monitor: str, window: Window, *, owner: str, lease
     check_lease(lease)
     t = runs_table
     moment = now()
-    try:
-        with engine.begin() as conn:
-            return int(conn.execute(insert(t).values(
-                monitor=monitor, window_start=window.start, window_end=window.end, attempt=1,
-                status="running", owner=owner, started_at=moment,
-                lease_expires_at=moment + lease).returning(t.c.id)).scalar_one())
-    except IntegrityError:
-        with engine.begin() as conn:
-            latest = conn.execute(select(t.c.id, t.c.status, t.c.lease_expires_at)
-                                  .where(same_window(monitor, window))
-                                  .order_by(t.c.attempt.desc()).limit(1)).first()
-            if latest is None:  # not the claim conflict: something else is wrong
-                raise
-            if latest.status != "running" or latest.lease_expires_at is None or latest.lease_expires_at >= moment:
-                return None
-            taken = conn.execute(
-                update(t).where((t.c.id == latest.id) & (t.c.status == "running")
-                                & (t.c.lease_expires_at < moment))
-                .values(owner=owner, lease_expires_at=moment + lease, started_at=moment))
-            return int(latest.id) if taken.rowcount == 1 else None
+    attempt = 1
+    for _ in range(_RETRIES):
+        try:
+            with engine.begin() as conn:
+                return int(conn.execute(insert(t).values(
+                    monitor=monitor, window_start=window.start, window_end=window.end, attempt=attempt,
+                    status="running", owner=owner, started_at=moment,
+                    lease_expires_at=moment + lease).returning(t.c.id)).scalar_one())
+        except IntegrityError:
+            with engine.begin() as conn:
+                latest = conn.execute(select(t.c.id, t.c.attempt, t.c.status, t.c.lease_expires_at)
+                                      .where(same_window(monitor, window))
+                                      .order_by(t.c.attempt.desc()).limit(1)).first()
+                if latest is None or latest.attempt < attempt:  # not the claim conflict: something else is wrong
+                    raise
+                if retry and latest.status in ("failed", "skipped"):
+                    attempt = latest.attempt + 1  # a new attempt after the latest, which did not succeed
+                    continue
+                if latest.status != "running" or latest.lease_expires_at is None or latest.lease_expires_at >= moment:
+                    return None
+                taken = conn.execute(
+                    update(t).where((t.c.id == latest.id) & (t.c.status == "running")
+                                    & (t.c.lease_expires_at < moment))
+                    .values(owner=owner, lease_expires_at=moment + lease, started_at=moment))
+                return int(latest.id) if taken.rowcount == 1 else None
+    raise RuntimeError(f"claim_run: {monitor} {window}: attempts kept failing under us {_RETRIES} times in a row")
 
 
 def renew_lease(engine: Engine, run_id: int, *, owner: str, lease: timedelta,

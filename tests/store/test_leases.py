@@ -247,3 +247,45 @@ def test_claim_checks_its_arguments(clocked: Store, days: list[Window]) -> None:
     with pytest.raises(TypeError, match="window: must be a driftwatch Window"):
         clocked.claim_run("churn", (days[0].start, days[0].end), owner="a", lease=LEASE)  # type: ignore[arg-type]
     assert clocked.runs() == []
+
+
+@pytest.mark.parametrize("outcome", ["failed", "skipped"])
+def test_retry_claims_a_new_attempt_after_one_that_did_not_succeed(clocked: Store, clock, days, outcome: str) -> None:
+    if outcome == "skipped":
+        first = clocked.skip_run("churn", days[0], owner="sched", reason="too old")
+    else:
+        first = clocked.claim_run("churn", days[0], owner="sched", lease=LEASE)
+        clocked.fail_run(first, "boom")  # type: ignore[arg-type]
+    assert clocked.claim_run("churn", days[0], owner="backfill", lease=LEASE) is None  # without retry: done
+    clock.advance(minutes=1)
+    again = clocked.claim_run("churn", days[0], owner="backfill", lease=LEASE, retry=True)
+    assert again is not None and again != first
+    record = clocked.run(again)
+    assert record is not None
+    assert (record.attempt, record.status, record.owner, record.lease_expires_at) == (
+        2, "running", "backfill", clock.now + LEASE)
+    # The new attempt is an ordinary claim: live, it is not claimed again; expired, it is taken over.
+    assert clocked.claim_run("churn", days[0], owner="other", lease=LEASE, retry=True) is None
+    clock.advance(minutes=6)
+    assert clocked.claim_run("churn", days[0], owner="other", lease=LEASE, retry=True) == again
+    clocked.fail_run(again, "boom again", owner="other")
+    third = clocked.claim_run("churn", days[0], owner="backfill", lease=LEASE, retry=True)
+    assert clocked.run(third).attempt == 3  # type: ignore[arg-type,union-attr]
+
+
+def test_retry_leaves_succeeded_windows_alone(clocked: Store, days: list[Window]) -> None:
+    run_id = clocked.claim_run("churn", days[0], owner="a", lease=LEASE)
+    assert run_id is not None
+    clocked.finish_run(run_id, [], rows_reference=None, rows_current=None, owner="a")
+    assert clocked.claim_run("churn", days[0], owner="b", lease=LEASE, retry=True) is None
+    assert clocked.claim_run("churn", days[1], owner="b", lease=LEASE, retry=True) is not None  # new window: attempt 1
+    assert [(r.window, r.attempt) for r in clocked.runs("churn")] == [(days[1], 1), (days[0], 1)]
+
+
+def test_concurrent_retries_have_one_winner(clocked: Store, days: list[Window]) -> None:
+    failed = clocked.claim_run("churn", days[0], owner="a", lease=LEASE)
+    clocked.fail_run(failed, "boom")  # type: ignore[arg-type]
+    ids = _in_threads(8, lambda i: clocked.claim_run("churn", days[0], owner=f"b{i}", lease=LEASE, retry=True))
+    winners = [got for got in ids if got is not None]
+    assert len(winners) == 1
+    assert sorted((r.attempt, r.status) for r in clocked.runs("churn")) == [(1, "failed"), (2, "running")]
