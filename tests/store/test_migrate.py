@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect, text
 
 from driftwatch.errors import ConfigError, StoreError
@@ -74,11 +75,16 @@ def _schema(engine: Engine) -> dict[str, Any]:
     return out
 
 
-def test_head_is_the_only_revision_and_the_package_ships_the_environment() -> None:
-    assert migrate.head() == "0001"
+def test_revisions_are_numbered_in_a_line_and_the_package_ships_the_environment() -> None:
     assert (migrate.MIGRATIONS / "env.py").is_file()
     assert (migrate.MIGRATIONS / "script.py.mako").is_file()
-    assert sorted(p.name for p in (migrate.MIGRATIONS / "versions").glob("*.py")) == ["0001_initial.py", "__init__.py"]
+    files = sorted(p.name for p in (migrate.MIGRATIONS / "versions").glob("[0-9]*.py"))
+    assert files[0] == "0001_initial.py"
+    numbers = [name.split("_", 1)[0] for name in files]
+    assert numbers == [f"{i:04d}" for i in range(1, len(files) + 1)]
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert [r.revision for r in script.walk_revisions()] == numbers[::-1]  # one line, no branches
+    assert migrate.head() == numbers[-1]
 
 
 def test_importing_env_outside_alembic_runs_nothing() -> None:
@@ -100,7 +106,7 @@ def test_upgrade_creates_the_schema_and_is_then_a_no_op(new_url: Callable[[], st
         assert not [s for s in seen if s.upper().startswith(WRITES)]
         assert _schema(engine) == before
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [migrate.head()]
 
 
 def test_migrated_schema_equals_the_declared_tables(new_url: Callable[[], str]) -> None:
@@ -226,7 +232,7 @@ def test_database_from_a_newer_driftwatch_is_a_store_error(store_url: str) -> No
         store.create_all()
         with store.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
-        with pytest.raises(StoreError, match=r"cannot migrate the database: .*'f00d'.*up to '0001'.*newer version"):
+        with pytest.raises(StoreError, match=rf"cannot migrate the database: .*'f00d'.*up to '{migrate.head()}'.*newer"):
             store.create_all()
         with pytest.raises(StoreError, match="'f00d'"):
             migrate.upgrade(store.engine)
@@ -297,16 +303,18 @@ def test_autogenerate_drafts_an_empty_revision_at_head(new_url: Callable[[], str
     """The recipe in ``migrations/__init__.py``: env.py and script.py.mako render a revision."""
     drafts = tmp_path / "drafts"
     drafts.mkdir()
+    following = f"{int(migrate.head()) + 1:04d}"
     with _engine(new_url()) as engine:
         migrate.upgrade(engine)
         with engine.connect() as conn:
             cfg = migrate.alembic_config(conn)
             cfg.set_main_option("version_locations", f"{migrate.MIGRATIONS / 'versions'}{os.pathsep}{drafts}")
-            command.revision(cfg, message="nothing changed", autogenerate=True, rev_id="0002",
+            command.revision(cfg, message="nothing changed", autogenerate=True, rev_id=following,
                              version_path=str(drafts))
     (draft,) = drafts.glob("*.py")
-    assert draft.name == "0002_nothing_changed.py"
+    assert draft.name == f"{following}_nothing_changed.py"
     source = draft.read_text()
-    assert "revision: str = '0002'" in source and "down_revision: str | Sequence[str] | None = '0001'" in source
+    assert f"revision: str = '{following}'" in source
+    assert f"down_revision: str | Sequence[str] | None = '{migrate.head()}'" in source
     assert "op." not in source.split("def upgrade")[1]  # nothing to do: the models equal the migrations
     compile(source, str(draft), "exec")
