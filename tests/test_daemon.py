@@ -305,16 +305,20 @@ def test_r27_kill_9_mid_run_then_restart_every_window_succeeds_exactly_once(proj
     assert second.wait(30) == 0, second.log()
 
     rows = project.runs("m")
-    starts = check_every_window_once(rows)
-    final = [r for r in rows if r.id == held.id][0]
-    assert final.owner.endswith(second.owner_suffix)
-    assert aware(final.started_at) > expiry, "taken over only after the lease expired"
-    assert aware(final.started_at) > killed_at
-    # the windows while the first daemon was blocked and down were caught up, not skipped
-    assert aware(held.window_start) in starts and starts[-1] > aware(held.window_start) + 3 * SECOND
-    before = [r for r in rows if r.owner.endswith(first.owner_suffix)]
-    after = [r for r in rows if r.owner.endswith(second.owner_suffix)]
-    assert len(before) >= 2 and len(after) >= 3 and len(before) + len(after) == len(rows)
+    try:
+        starts = check_every_window_once(rows)
+        final = [r for r in rows if r.id == held.id][0]
+        assert final.owner.endswith(second.owner_suffix)
+        assert aware(final.started_at) > expiry, "taken over only after the lease expired"
+        assert aware(final.started_at) > killed_at
+        # the windows while the first daemon was blocked and down were caught up, not skipped
+        assert aware(held.window_start) in starts and starts[-1] > aware(held.window_start) + 3 * SECOND
+        before = [r for r in rows if r.owner.endswith(first.owner_suffix)]
+        after = [r for r in rows if r.owner.endswith(second.owner_suffix)]
+        assert len(before) >= 2 and len(after) >= 3 and len(before) + len(after) == len(rows)
+    except AssertionError as exc:  # keep what is needed to tell a flake from a bug
+        dump = "\n".join(map(str, rows))
+        raise AssertionError(f"{exc}\nheld={held}\nrows:\n{dump}\nfirst:\n{first.log()}\nsecond:\n{second.log()}") from exc
 
 
 # -- R29: signals and reload ---------------------------------------------------------------------
