@@ -246,17 +246,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import signal
+    import threading
 
     from .config import load
     from .store import Store
     from .web import create_app
+    from .web.server import WebServer
 
     settings = load(args.config)
     store = Store(settings.store.url.reveal())
     store.create_all()
-    uvicorn.run(create_app(store), host=args.host or settings.web.host,
-                port=args.port if args.port is not None else settings.web.port, log_level="warning")
+    server = WebServer(create_app(store), args.host or settings.web.host,
+                       args.port if args.port is not None else settings.web.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    while not stop.wait(0.5):
+        if not server.alive:  # it could not bind its port, say
+            _error("web server stopped; see the log above")
+            return EXIT_USAGE
+    server.stop()
+    store.dispose()
     return EXIT_OK
 
 
@@ -290,7 +302,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 outcome = execute_run(monitor, window, run_id, store=store, options=settings.profile) \
                     if run_id is not None else None
             else:
-                outcome = runner.run_window(monitor, window)
+                outcome = runner.run_window(monitor, window, retry=True)
             if outcome is not None and outcome.status == "failed":
                 failed += 1
                 _error(f"window {window}: {outcome.error}")

@@ -54,12 +54,17 @@ class TextFormatter(logging.Formatter):
 def setup(level: int, fmt: str = "text") -> None:
     """Send the ``driftwatch`` loggers' records to stderr in ``fmt`` ("text" or "json").
 
-    Only our own logger is touched (calling this twice replaces the handler it added), so an
+    Only our own loggers are touched (calling this twice replaces the handler it added), so an
     embedding application's or a test runner's logging stays as it was.
     """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.set_name("driftwatch-cli")
-    logger = logging.getLogger("driftwatch")
-    logger.handlers[:] = [h for h in logger.handlers if h.get_name() != "driftwatch-cli"] + [handler]
-    logger.setLevel(level)
+    # The libraries the daemon runs on log through the same handler, so --log-format json means
+    # every line; their INFO chatter (a line per job start) stays below WARNING.
+    for name, floor in (("driftwatch", level), ("apscheduler", max(level, logging.WARNING)),
+                        ("uvicorn", max(level, logging.WARNING)), ("alembic", max(level, logging.WARNING))):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [h for h in logger.handlers if h.get_name() != "driftwatch-cli"] + [handler]
+        logger.setLevel(floor)
+        logger.propagate = name == "driftwatch"

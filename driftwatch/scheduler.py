@@ -11,13 +11,13 @@ process is taken over once its lease expires (R26, R27).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,6 +29,7 @@ from .engine import RunOutcome, default_owner, execute_run
 from .errors import ConfigError
 from .model import Window
 from .store import Store
+from .web.server import WebServer
 
 log = logging.getLogger("driftwatch.scheduler")
 
@@ -85,9 +86,10 @@ class Runner:
         assert isinstance(lease, timedelta)
         return lease
 
-    def run_window(self, monitor: MonitorSettings, window: Window) -> RunOutcome | None:
-        """Claim ``window`` (or take over an expired claim) and run it; None if someone else has it."""
-        run_id = self.store.claim_run(monitor.name, window, owner=self.owner, lease=self.lease)
+    def run_window(self, monitor: MonitorSettings, window: Window, *, retry: bool = False) -> RunOutcome | None:
+        """Claim ``window`` (or take over an expired claim) and run it; None if someone else has it.
+        ``retry`` (backfill) also claims a window whose last run failed or was skipped."""
+        run_id = self.store.claim_run(monitor.name, window, owner=self.owner, lease=self.lease, retry=retry)
         if run_id is None:
             return None
         with self._idle:
@@ -172,8 +174,7 @@ class Daemon:
         self.port = port if port is not None else self.settings.web.port
         self.stopped = threading.Event()
         self._mtime = self._config_mtime()
-        self._server: Any = None
-        self._web_thread: threading.Thread | None = None
+        self._server: WebServer | None = None
         workers = self.settings.daemon.workers or min(32, max(1, len(self.settings.monitors)))
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc, executors={"default": ThreadPoolExecutor(workers)},
@@ -195,21 +196,23 @@ class Daemon:
             self._start_web()
         log.info("driftwatch running %d monitor(s) as %s", len(self.settings.monitors), self.runner.owner)
 
-    def stop(self) -> None:
-        """Stop claiming, let running work finish within ``shutdown_grace``, stop the web server."""
+    def stop(self) -> bool:
+        """Stop claiming, let running work finish within ``shutdown_grace``, stop the web server.
+        Returns False when runs were still going at the end of the grace period."""
         self.runner.stopping.set()
         self.scheduler.pause()
         grace = self.settings.daemon.shutdown_grace
         assert isinstance(grace, timedelta)
-        if not self.runner.wait_idle(grace.total_seconds()):
+        idle = self.runner.wait_idle(grace.total_seconds())
+        if not idle:
             log.warning("shutdown: runs still going after %s; their leases will expire and be taken over", grace)
         self.scheduler.shutdown(wait=False)
         if self._server is not None:
-            self._server.should_exit = True
-        if self._web_thread is not None:
-            self._web_thread.join(timeout=10)
-        self.store.dispose()
+            self._server.stop()
+        if idle:
+            self.store.dispose()
         self.stopped.set()
+        return idle
 
     def serve_forever(self) -> int:
         """Run until SIGTERM or SIGINT (exit 0); SIGHUP reloads the config."""
@@ -220,7 +223,12 @@ class Daemon:
         self.start()
         stop.wait()
         log.info("shutting down")
-        self.stop()
+        if not self.stop():
+            # The pool's worker threads are joined at interpreter exit, so a run stuck past the
+            # grace period would keep the process alive: leave now; its lease expires and
+            # another process (or the next start) takes the window over.
+            logging.shutdown()
+            os._exit(0)
         return 0
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -272,13 +280,10 @@ class Daemon:
 
     # -- web -------------------------------------------------------------------------------------
     def _start_web(self) -> None:
-        import uvicorn
-
         from .web import create_app
+        from .web.server import WebServer
 
         app = create_app(self.store, scheduler_running=lambda: bool(self.scheduler.running)
                          and not self.runner.stopping.is_set())
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._web_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._web_thread.start()
+        self._server = WebServer(app, self.host, self.port)
+        self._server.start()

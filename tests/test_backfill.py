@@ -149,10 +149,6 @@ def test_backfill_failed_windows_exit_2_naming_the_error(tmp_path: Path, capsys:
     assert [r[3] for r in runs_of(config)] == ["failed", "failed"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: backfill without --force does not rerun windows whose run failed: Runner.run_window -> "
-    "claim_run returns None for a window whose attempt 1 is 'failed', the window stays failed, and the "
-    "summary still says '2 window(s) run, 0 already succeeded, 0 failed' (exit 0)"))
 def test_backfill_reruns_failed_windows_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_project(tmp_path)
     (tmp_path / "data.csv").rename(tmp_path / "later.csv")

@@ -363,11 +363,6 @@ def test_r29_sigint_exits_0_and_leaves_nothing_running(project: Project, daemons
     assert "Traceback" not in daemon.log() and "KeyboardInterrupt" not in daemon.log()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: after shutdown_grace the daemon logs 'shutdown: runs still going after 0:00:02; their leases will "
-    "expire and be taken over' but never exits: the run's APScheduler ThreadPoolExecutor worker thread is not "
-    "a daemon thread and is joined at interpreter exit, so a run that does not end (here: a read blocked on a "
-    "FIFO, in production a hung query) keeps the process alive past SIGTERM + shutdown_grace (R29)"))
 def test_r29_sigterm_after_shutdown_grace_exits_0_leaving_the_run_to_its_lease(project: Project,
                                                                               daemons: list[Daemon]) -> None:
     project.slow_folder()
@@ -484,11 +479,6 @@ def test_json_log_lines_carry_monitor_window_and_run_id(project: Project, daemon
     assert any(r["message"] == "shutting down" for r in records)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with --log-format json, APScheduler's own warnings reach stderr as plain text through logging's "
-    "last-resort handler, e.g. 'Execution of job \"slow (trigger: schedule[...])\" skipped: maximum number of "
-    "running instances reached (1)' and 'Run time of job ... was missed by ...': logs.setup only configures the "
-    "'driftwatch' logger, not 'apscheduler'"))
 def test_json_logs_stay_json_when_apscheduler_warns(project: Project, daemons: list[Daemon]) -> None:
     """A run longer than the period makes APScheduler skip fires (max_instances): those warnings
     must reach stderr as JSON lines too."""

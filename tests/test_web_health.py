@@ -215,10 +215,6 @@ def test_serve_readyz_turns_200_over_http_after_start(tmp_path: Path) -> None:
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `driftwatch serve` ends with exit status -15 (killed by SIGTERM) instead of 0: uvicorn.run() "
-    "re-raises the captured SIGTERM after its graceful shutdown (uvicorn 0.54 Server.capture_signals), "
-    "so the process dies by the signal; `driftwatch run` exits 0"))
 def test_serve_exits_0_on_sigterm(tmp_path: Path) -> None:
     proc, _ = start_and_poll(tmp_path, "serve")
     assert stop(proc) == 0
