@@ -300,7 +300,7 @@ def test_r27_kill_9_mid_run_then_restart_every_window_succeeds_exactly_once(proj
 
     wait_for(taken_over, 30, "the stale run to be taken over")
     count = len(project.runs("m"))
-    wait_for(lambda: len(project.runs("m")) >= count + 2, 10, "the daemon to go on")
+    wait_for(lambda: len(project.runs("m")) >= count + 3, 20, "the daemon to go on")
     second.signal(signal.SIGTERM)
     assert second.wait(30) == 0, second.log()
 
@@ -312,7 +312,7 @@ def test_r27_kill_9_mid_run_then_restart_every_window_succeeds_exactly_once(proj
         assert aware(final.started_at) > expiry, "taken over only after the lease expired"
         assert aware(final.started_at) > killed_at
         # the windows while the first daemon was blocked and down were caught up, not skipped
-        assert aware(held.window_start) in starts and starts[-1] > aware(held.window_start) + 3 * SECOND
+        assert aware(held.window_start) in starts and starts[-1] >= aware(held.window_start) + 3 * SECOND
         before = [r for r in rows if r.owner.endswith(first.owner_suffix)]
         after = [r for r in rows if r.owner.endswith(second.owner_suffix)]
         assert len(before) >= 2 and len(after) >= 3 and len(before) + len(after) == len(rows)
