@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,9 +43,14 @@ def detect(reference: Profile, current: pd.DataFrame, detectors: Sequence[Detect
             for finding in detector.run(reference, data, reference.schema)]
 
 
+#: Random per process: a restarted container may reuse the host name and pid (pid 1), and a
+#: new process must never pass for the one that held a claim before it.
+_INSTANCE = secrets.token_hex(3)
+
+
 def default_owner() -> str:
-    """Who claims a run: host and process, so a stuck ``running`` row can be traced."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who claims a run: ``host/instance:pid``, unique per process and traceable to it."""
+    return f"{socket.gethostname()}/{_INSTANCE}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
