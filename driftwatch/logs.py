@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import datetime, timezone
+from typing import TextIO
 
 CONTEXT = ("monitor", "window", "run_id")
 
@@ -51,13 +53,26 @@ class TextFormatter(logging.Formatter):
         return f"{text} [{context}]" if context else text
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (it may be replaced, e.g.
+    by a test runner's capture), never to a stream closed since setup."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def setup(level: int, fmt: str = "text") -> None:
     """Send the ``driftwatch`` loggers' records to stderr in ``fmt`` ("text" or "json").
 
     Only our own loggers are touched (calling this twice replaces the handler it added), so an
     embedding application's or a test runner's logging stays as it was.
     """
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.set_name("driftwatch-cli")
     # The libraries the daemon runs on log through the same handler, so --log-format json means

@@ -188,9 +188,9 @@ class Daemon:
         reload_every = self.settings.daemon.reload_check
         assert isinstance(reload_every, timedelta)
         self.scheduler.add_job(self._check_reload, IntervalTrigger(seconds=reload_every.total_seconds()),
-                               id="reload-check")
+                               id="reload-check", misfire_grace_time=max(1, int(reload_every.total_seconds())))
         self.scheduler.add_job(self.runner.retention, IntervalTrigger(hours=24), id="retention",
-                               next_run_time=self.clock())
+                               next_run_time=self.clock(), misfire_grace_time=3600)
         self.scheduler.start()
         if self.web:
             self._start_web()
