@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,6 +29,7 @@ from ..profiling import ColumnProfile, Profile
 from .current import CurrentData
 from .methods import METHODS, Context, Measurement, Method, align
 from .multiple_testing import benjamini_hochberg, bonferroni
+from .options import nested_tables
 
 DIRECTIONS = ("both", "increase", "decrease")
 CORRECTIONS = ("bh", "bonferroni", "none")
@@ -120,24 +121,7 @@ class DriftDetector:
                 raise ValueError(f"{key}: must be an integer >= 1, got {value!r}")
         _check_direction(self.direction, "direction")
         _check_bool(self.missing_as_category, "missing_as_category")
-        if not isinstance(self.columns, Mapping):
-            raise ValueError(f"columns: must be a table of column names, got {self.columns!r}")
-        rules: dict[str, ColumnRule] = {}
-        known = {f.name for f in fields(ColumnRule)}
-        for column, rule in self.columns.items():
-            if isinstance(rule, ColumnRule):
-                rules[column] = rule
-                continue
-            if not isinstance(rule, Mapping):
-                raise ValueError(f"columns.{column}: must be a table, got {rule!r}")
-            unknown = sorted(set(rule) - known)
-            if unknown:
-                raise ValueError(f"columns.{column}.{unknown[0]}: unknown key (valid: {', '.join(sorted(known))})")
-            try:
-                rules[column] = ColumnRule(**rule)
-            except ValueError as exc:
-                raise ValueError(f"columns.{column}.{exc}") from None
-        object.__setattr__(self, "columns", rules)
+        object.__setattr__(self, "columns", nested_tables(self.columns, ColumnRule, "columns"))
 
     def required_columns(self, schema: Schema) -> set[str]:
         return set(schema.features)

@@ -22,7 +22,7 @@ relationship between inputs and labels changes while the scores look the same, i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,6 +35,7 @@ from ..values import numeric_values
 from .current import CurrentData
 from .estimation import estimate_binary, fit_isotonic, fit_platt
 from .metrics import METRICS, Labels, Metric, metrics_for
+from .options import nested_tables
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 CALIBRATIONS = ("isotonic", "platt")
@@ -116,23 +117,10 @@ class PerformanceDetector:
             raise ValueError(f"estimate: must be true or false, got {self.estimate!r}")
         if self.positive_class is not None and not isinstance(self.positive_class, str):
             object.__setattr__(self, "positive_class", str(self.positive_class))
-        rules: dict[str, MetricRule] = {}
-        known = {f.name for f in fields(MetricRule)}
-        for metric, rule in dict(self.rules).items():
+        rules = nested_tables(self.rules, MetricRule, "rules")
+        for metric in rules:
             if metric not in METRICS:
                 raise ValueError(f"rules.{metric}: unknown metric (valid: {', '.join(sorted(METRICS))})")
-            if isinstance(rule, MetricRule):
-                rules[metric] = rule
-                continue
-            if not isinstance(rule, Mapping):
-                raise ValueError(f"rules.{metric}: must be a table, got {rule!r}")
-            unknown = sorted(set(rule) - known)
-            if unknown:
-                raise ValueError(f"rules.{metric}.{unknown[0]}: unknown key (valid: {', '.join(sorted(known))})")
-            try:
-                rules[metric] = MetricRule(**rule)
-            except ValueError as exc:
-                raise ValueError(f"rules.{metric}.{exc}") from None
         object.__setattr__(self, "rules", rules)
 
     def required_columns(self, schema: Schema) -> set[str]:
