@@ -11,6 +11,8 @@ import logging
 import os
 import secrets
 import socket
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -85,10 +87,12 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
     connector = monitor.reference.connector or monitor.current
     ref_windows = reference_windows(monitor, window)
     key = cache_key("/".join(connector.version(w) for w in ref_windows), monitor.schema, options)
+    if key in _RECENT:
+        return _RECENT[key]
     cached = store.get_profile(key)
     if cached is not None:
         try:
-            return Profile.from_bytes(cached)
+            return _remember(key, Profile.from_bytes(cached))
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
     columns = list(monitor.schema.columns) if monitor.schema is not None else None
@@ -104,6 +108,22 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
         raise DataError(f"monitor {monitor.name!r}: the reference data is empty{where}")
     built = profile(frame, monitor.schema, options)
     store.put_profile(key, monitor.name, built.to_bytes())
+    return _remember(key, built)
+
+
+#: Profiles recently used by this process, by cache key (which changes with the data): a daemon
+#: checking a monitor every minute skips the store round trip and the decompression.
+_RECENT: OrderedDict[str, Profile] = OrderedDict()
+_RECENT_SIZE = 64
+_RECENT_LOCK = threading.Lock()
+
+
+def _remember(key: str, built: Profile) -> Profile:
+    with _RECENT_LOCK:
+        _RECENT[key] = built
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
     return built
 
 

@@ -19,6 +19,9 @@ import pandas as pd
 from ..errors import DataError
 from ..profiling import ColumnProfile, Profile, profile_categorical, profile_numeric
 
+#: Below this many values (rows × columns) the columns are profiled in the calling thread.
+PARALLEL_CELLS = 200_000
+
 
 class CurrentData:
     """A current window bound to the reference it is compared with."""
@@ -53,7 +56,9 @@ class CurrentData:
         wanted = [c for c in dict.fromkeys(columns) if c in self.frame.columns and c in self.reference.columns]
         with self._lock:
             missing = [c for c in wanted if c not in self._cache]
-            if len(missing) > 1 and self.threads > 1:
+            # Threads pay off for big columns only; for small windows starting a pool costs more
+            # than the sorting it would spread (a scheduler runs many small windows a minute).
+            if len(missing) > 1 and self.threads > 1 and len(self.frame) * len(missing) >= PARALLEL_CELLS:
                 with ThreadPoolExecutor(self.threads) as pool:
                     built = dict(zip(missing, pool.map(self._build, missing)))
             else:
