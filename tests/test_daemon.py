@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from driftwatch.store import Store
 
@@ -159,24 +157,6 @@ def project(tmp_path: Path) -> Project:
     return made
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards (skips when none is configured)."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    name = f"dw_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 class Daemon:
     """One ``driftwatch run --no-web`` process logging to a file."""
 
@@ -234,10 +214,10 @@ def check_every_window_once(rows: list[sa.Row[Any]]) -> list[datetime]:
 # -- R26: two replicas on one PostgreSQL ----------------------------------------------------------
 
 
-def test_r26_two_replicas_on_postgresql_run_each_window_exactly_once(tmp_path: Path, postgres_url: str,
+def test_r26_two_replicas_on_postgresql_run_each_window_exactly_once(tmp_path: Path, postgres_database: str,
                                                                      daemons: list[Daemon]) -> None:
     write_data(tmp_path)
-    project = Project(tmp_path, postgres_url)
+    project = Project(tmp_path, postgres_database)
     config = project.write_config({"m": "data.csv"})
     subprocess.run([DRIFTWATCH, "db", "upgrade", "--config", str(config)], check=True, capture_output=True)
     daemons += [Daemon(config, tmp_path / f"replica{k}.log") for k in range(2)]
