@@ -21,7 +21,6 @@ from driftwatch.store import Store
 from driftwatch.store.migrate import head
 
 UTC = timezone.utc
-PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
 DRIFTWATCH = str(Path(sys.executable).with_name("driftwatch"))
 
 MONITOR = """

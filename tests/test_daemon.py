@@ -35,7 +35,6 @@ from driftwatch.store import Store
 UTC = timezone.utc
 SECOND = timedelta(seconds=1)
 DRIFTWATCH = str(Path(sys.executable).with_name("driftwatch"))
-PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
 
 MONITOR = """
 [[monitors]]
