@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -138,3 +139,26 @@ def days() -> list[Window]:
     """Three consecutive UTC day windows, 2026-11-01 to 2026-11-04."""
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     return [Window(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range(3)]
+
+
+def in_threads(count: int, job: Callable[[int], Any]) -> list[Any]:
+    """Run ``job(i)`` in ``count`` threads released together; return the results in order."""
+    barrier = threading.Barrier(count)
+    out: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = job(i)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,30 +14,9 @@ from driftwatch.store import RunStateError, Store
 from driftwatch.store.tables import results as results_table
 from driftwatch.store.tables import runs as runs_table
 
+from .conftest import in_threads
+
 LEASE = timedelta(minutes=5)
-
-
-def _in_threads(count: int, job: Callable[[int], Any]) -> list[Any]:
-    """Run ``job(i)`` in ``count`` threads released together; return the results in order."""
-    barrier = threading.Barrier(count)
-    out: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            out[i] = job(i)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return out
 
 
 def _row_count(store: Store) -> int:
@@ -133,7 +111,7 @@ def test_start_run_with_a_lease(clocked: Store, clock, days: list[Window]) -> No
 def test_concurrent_takeovers_have_exactly_one_winner(clocked: Store, clock, days: list[Window]) -> None:
     run_id = clocked.claim_run("churn", days[0], owner="dead", lease=LEASE)
     clock.advance(minutes=10)
-    ids = _in_threads(8, lambda i: clocked.claim_run("churn", days[0], owner=f"replica-{i}", lease=LEASE))
+    ids = in_threads(8, lambda i: clocked.claim_run("churn", days[0], owner=f"replica-{i}", lease=LEASE))
     winners = [(i, got) for i, got in enumerate(ids) if got is not None]
     assert len(winners) == 1 and winners[0][1] == run_id
     record = clocked.run(run_id)
@@ -159,7 +137,7 @@ def test_takeover_race_at_the_update_itself(clocked: Store, clock, days: list[Wi
 
     event.listen(clocked.engine, "before_cursor_execute", hold)
     try:
-        ids = _in_threads(2, lambda i: clocked.claim_run("churn", days[0], owner=f"r{i}", lease=LEASE))
+        ids = in_threads(2, lambda i: clocked.claim_run("churn", days[0], owner=f"r{i}", lease=LEASE))
     finally:
         event.remove(clocked.engine, "before_cursor_execute", hold)
     assert len(reached) == 2  # both really issued the takeover UPDATE
@@ -285,7 +263,7 @@ def test_retry_leaves_succeeded_windows_alone(clocked: Store, days: list[Window]
 def test_concurrent_retries_have_one_winner(clocked: Store, days: list[Window]) -> None:
     failed = clocked.claim_run("churn", days[0], owner="a", lease=LEASE)
     clocked.fail_run(failed, "boom")  # type: ignore[arg-type]
-    ids = _in_threads(8, lambda i: clocked.claim_run("churn", days[0], owner=f"b{i}", lease=LEASE, retry=True))
+    ids = in_threads(8, lambda i: clocked.claim_run("churn", days[0], owner=f"b{i}", lease=LEASE, retry=True))
     winners = [got for got in ids if got is not None]
     assert len(winners) == 1
     assert sorted((r.attempt, r.status) for r in clocked.runs("churn")) == [(1, "failed"), (2, "running")]

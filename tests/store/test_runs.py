@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -13,28 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from driftwatch.model import Result, Window
 from driftwatch.store import RunStateError, Store
 
-
-def _in_threads(count: int, job: Callable[[int], Any]) -> list[Any]:
-    """Run ``job(i)`` in ``count`` threads released together; return the results in order."""
-    barrier = threading.Barrier(count)
-    out: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            out[i] = job(i)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return out
+from .conftest import in_threads
 
 
 def test_claim_conflict_returns_none(store: Store, days: list[Window]) -> None:
@@ -50,7 +26,7 @@ def test_claim_conflict_returns_none(store: Store, days: list[Window]) -> None:
 
 
 def test_concurrent_claims_have_one_winner(store: Store, days: list[Window]) -> None:
-    ids = _in_threads(8, lambda i: store.start_run("churn", days[0], owner=f"replica-{i}", rerun=False))
+    ids = in_threads(8, lambda i: store.start_run("churn", days[0], owner=f"replica-{i}", rerun=False))
     winners = [run_id for run_id in ids if run_id is not None]
     assert len(winners) == 1
     assert [r.id for r in store.runs("churn")] == winners
@@ -69,7 +45,7 @@ def test_rerun_gives_next_attempt(store: Store, days: list[Window]) -> None:
 
 
 def test_concurrent_reruns_all_get_distinct_attempts(store: Store, days: list[Window]) -> None:
-    ids = _in_threads(8, lambda i: store.start_run("churn", days[0], owner=f"r{i}", rerun=True))
+    ids = in_threads(8, lambda i: store.start_run("churn", days[0], owner=f"r{i}", rerun=True))
     assert all(isinstance(run_id, int) for run_id in ids)
     assert sorted(r.attempt for r in store.runs("churn")) == list(range(1, 9))
 
