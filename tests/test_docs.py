@@ -20,6 +20,7 @@ import pytest
 from driftwatch.cli import _parser
 from driftwatch.config import validate
 from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
+from driftwatch.config.daemon import DaemonSettings, WebSettings
 from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.demo import EXAMPLE_CONFIG
 from driftwatch.detectors import DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
@@ -57,6 +58,8 @@ CONFIG_KEYS: dict[str, list[str]] = {
     "performance metric rule": _fields(MetricRule),
     "fairness detector": _fields(FairnessDetector),
     "monitors.labels": ["id_column"],
+    "daemon": _fields(DaemonSettings),
+    "web": _fields(WebSettings),
 }
 ALL_KEYS = sorted({(where, key) for where, keys in CONFIG_KEYS.items() for key in keys})
 
