@@ -32,8 +32,16 @@ class StoreError(DriftwatchError):
 
 
 class DeliveryError(DriftwatchError):
-    """A channel could not deliver a message; ``retry_after`` is a hint in seconds."""
+    """A channel could not deliver a message.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    ``retry_after``: the peer asked us to wait this many seconds (HTTP 429, Retry-After).
+    ``permanent``: no retry can help (bad token, unknown channel, 410 Gone): the message goes
+    straight to ``dead``. ``status``: the peer's answer (``"500"``, ``"550"``), for the attempt log.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 status: str | None = None) -> None:
         self.retry_after = retry_after
+        self.permanent = permanent
+        self.status = status
         super().__init__(message)

@@ -1,0 +1,44 @@
+"""Channels deliver one ``Message`` each, or raise ``DeliveryError``.
+
+A channel is a frozen dataclass whose fields are its config keys (``[channels.NAME]`` with
+``type = "slack"|"email"|"webhook"|"log"``). It does one attempt and says how it went: success
+returns a ``Delivery`` (for the attempt log, R17); failure raises ``DeliveryError`` with
+``retry_after`` (a server asked us to wait) or ``permanent=True`` (no retry can help: bad token,
+unknown channel, 410 Gone). Retries, backoff and deadlines live in the dispatcher, never here.
+Third parties register more under the ``driftwatch.channels`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
+
+from ..message import Message
+
+__all__ = ["Channel", "Delivery"]
+
+#: The attempt log keeps this much of what was sent.
+EXCERPT_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a successful attempt went: the peer's answer (``"200"``, ``"250 OK"``) and the first
+    kilobyte of what was sent."""
+
+    status: str
+    request: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request", self.request[:EXCERPT_CHARS])
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """Delivers one message per call. Knows nothing of alert state, the store or retries."""
+
+    name: ClassVar[str]
+
+    def send(self, message: Message) -> Delivery:
+        """Deliver ``message`` once; raise ``DeliveryError`` on any failure."""
+        ...
