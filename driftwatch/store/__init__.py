@@ -124,6 +124,11 @@ class Store:
         """
         return _leases.renew_lease(self.engine, run_id, owner=owner, lease=lease, now=self._clock)
 
+    def expired_windows(self, monitor: str) -> list[Window]:
+        """Windows of ``monitor`` left ``running`` under an expired lease (a killed process's),
+        oldest first: what the scheduler takes over before new windows."""
+        return _leases.expired_windows(self.engine, monitor, now=self._clock)
+
     def finish_run(self, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
                    rows_current: int | None, owner: str | None = None) -> None:
         """Store ``results`` and mark the run succeeded, all or nothing.

@@ -93,3 +93,17 @@ def renew_lease(engine: Engine, run_id: int, *, owner: str, lease: timedelta,
             update(t).where((t.c.id == run_id) & (t.c.owner == owner) & (t.c.status == "running"))
             .values(lease_expires_at=now() + lease))
         return renewed.rowcount == 1
+
+
+def expired_windows(engine: Engine, monitor: str, now: Callable[[], datetime]) -> list[Window]:
+    """Windows of ``monitor`` whose run is ``running`` under an expired lease, oldest first.
+
+    One indexed read (``monitor`` leads ``ix_runs_monitor_window_end``) over the running rows
+    only, so its cost does not grow with the monitor's history of finished runs.
+    """
+    t = runs_table
+    query = (select(t.c.window_start, t.c.window_end)
+             .where((t.c.monitor == monitor) & (t.c.status == "running") & (t.c.lease_expires_at < now()))
+             .order_by(t.c.window_end))
+    with engine.connect() as conn:
+        return [Window(row.window_start, row.window_end) for row in conn.execute(query)]
