@@ -13,8 +13,9 @@ process with the web server off, one or two seconds after a minute turns:
   minutes from just before B1 to just before B(M+1), when the daemon is stopped.
 
 No library code is changed: after the stop the ``runs`` rows of windows ending at B1..BM are
-read back, and a run's lag is ``started_at - (window_end + delay)`` (``started_at`` is stamped
-when ``Runner.run_window`` claims the window; ``delay`` is 0 here). The lag is split in two by
+read back, and a run's lag is ``started_at - planned``: planned is ``window_end`` plus the
+monitor's fixed start offset within ``daemon.spread`` (``scheduler.start_offset``; ``delay`` is 0
+here), and ``started_at`` is stamped when ``Runner.run_window`` claims the window. The lag is split in two by
 timing the entry of each ``Runner.tick`` (an instance attribute set before the jobs are added):
 *queue* (fire time to a worker thread picking the tick up) and *in tick* (the tick's own reads
 before the claim). ``--history`` first writes past runs, as a daemon that has been up that long
@@ -24,7 +25,7 @@ has them. CPU share is ``time.process_time`` over wall time (1.00 = one core bus
 the figures, never asserted.
 
 Run:  python bench/scheduler_bench.py [--monitors 500] [--minutes 5] [--seed 42] [--store-url URL]
-                                      [--workers N] [--history RUNS]
+                                      [--workers N] [--history RUNS] [--spread 15s]
 Quick run:  python bench/scheduler_bench.py --minutes 1
 Steady state after a day of 1-minute runs:  python bench/scheduler_bench.py --minutes 2 --history 1440
 """
@@ -47,7 +48,7 @@ from sqlalchemy import insert, select
 
 from driftwatch.config import MonitorSettings
 from driftwatch.engine import RunOutcome
-from driftwatch.scheduler import Daemon
+from driftwatch.scheduler import Daemon, start_offset
 from driftwatch.store import Store
 from driftwatch.store.tables import runs
 
@@ -71,10 +72,13 @@ def write_data(folder: Path, seed: int) -> tuple[Path, Path]:
     return reference, current
 
 
-def write_config(folder: Path, names: list[str], store_url: str, workers: int | None, seed: int) -> Path:
+def write_config(folder: Path, names: list[str], store_url: str, workers: int | None, seed: int,
+                 spread: str | None = None) -> Path:
     reference, current = write_data(folder, seed)
     q = json.dumps  # a JSON string is a TOML basic string
     lines = ["[store]", f"url = {q(store_url)}", "", "[daemon]", 'lease = "5m"']
+    if spread is not None:
+        lines.append(f"spread = {q(spread)}")
     if workers:
         lines.append(f"workers = {workers}")
     lines.append("")
@@ -157,7 +161,7 @@ def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
         folder = Path(tmp)
         url = args.store_url or f"sqlite:///{folder / 'driftwatch.db'}"
-        config = write_config(folder, names, url, args.workers, args.seed)
+        config = write_config(folder, names, url, args.workers, args.seed, args.spread)
 
         b0 = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         print(f"{args.monitors} monitors, schedule 1m, {ROWS}-row CSV reference and current, "
@@ -217,8 +221,11 @@ def main(args: argparse.Namespace) -> None:
                                    .where(runs.c.monitor.in_(names) & (runs.c.window_end == b0))).all()
         reader.dispose()
 
-    delay = 0.0
-    lags = [(r.started_at - r.window_end).total_seconds() - delay for r in rows]
+    # The planned start is the window end plus the monitor's fixed offset within daemon.spread.
+    spread = daemon.settings.daemon.spread
+    assert isinstance(spread, timedelta)
+    offset = {name: start_offset(name, timedelta(minutes=1), spread).total_seconds() for name in names}
+    lags = [(r.started_at - r.window_end).total_seconds() - offset[r.monitor] for r in rows]
     # a run's lag = queue (fire time to tick entry: APScheduler + the worker pool's queue)
     #             + tick (tick entry to claim: Runner.tick's reads before run_window claims)
     entries: dict[str, list[datetime]] = {}
@@ -228,7 +235,7 @@ def main(args: argparse.Namespace) -> None:
     for r in rows:
         entry = next((e for e in entries.get(r.monitor, []) if r.window_end <= e <= r.started_at), None)
         if entry is not None:
-            queue.append((entry - r.window_end).total_seconds() - delay)
+            queue.append((entry - r.window_end).total_seconds() - offset[r.monitor])
             in_tick.append((r.started_at - entry).total_seconds())
     durations = [(r.finished_at - r.started_at).total_seconds() for r in rows if r.finished_at is not None]
     statuses: dict[str, int] = {}
@@ -237,6 +244,8 @@ def main(args: argparse.Namespace) -> None:
     expected = args.monitors * args.minutes
     wall, cpu, aps_cpu = wall1 - wall0, cpu1 - cpu0, aps1 - aps0
     print()
+    print(f"daemon.spread        {spread.total_seconds():g} s (planned start = window end + a fixed offset "
+          f"in [0, {min(spread, timedelta(seconds=15)).total_seconds():g}) s per monitor)")
     print(f"runs measured        {len(rows)} of {expected} expected "
           f"({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})")
     if catchup:
@@ -283,6 +292,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="daemon.workers (default: the daemon's own)")
     parser.add_argument("--history", type=int, default=0,
                         help="succeeded past runs per monitor written before the start (e.g. 1440 = one day)")
+    parser.add_argument("--spread", default=None, help="daemon.spread, e.g. 0s or 15s (default: the daemon's own)")
     parser.add_argument("--sample", type=float, default=2.0, help="seconds between RSS samples")
     parser.add_argument("--phase", type=float, default=2.0, help="start this many seconds after a minute turns")
     args = parser.parse_args()

@@ -10,12 +10,14 @@ process is taken over once its lease expires (R26, R27).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -39,6 +41,26 @@ RETENTION = "__retention__"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def start_offset(name: str, period: timedelta, spread: timedelta) -> timedelta:
+    """How long after its instant the monitor ``name`` starts: a fixed share of ``spread``
+    (capped at a quarter of ``period``) taken from a hash of the name.
+
+    Five hundred monitors on ``"0 * * * *"`` would otherwise all wake at 10:00:00 and queue for
+    the CPU; spread over 15 s each starts when planned. The offset is the same in every process
+    and on every start, so replicas agree on when a window is due.
+
+    >>> start_offset("churn", timedelta(hours=1), timedelta(seconds=15))
+    datetime.timedelta(seconds=8, microseconds=9000)
+    >>> start_offset("churn", timedelta(seconds=1), timedelta(seconds=15)) <= timedelta(seconds=0.25)
+    True
+    >>> start_offset("churn", timedelta(hours=1), timedelta(0))
+    datetime.timedelta(0)
+    """
+    span = min(spread, period / 4).total_seconds()
+    share = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") / 2**64
+    return timedelta(milliseconds=round(span * share * 1000))
 
 
 class Heartbeat:
@@ -113,7 +135,7 @@ class Runner:
             return []
         now = self.clock()
         outcomes: list[RunOutcome] = []
-        for window in self._expired(monitor, now):
+        for window in self.store.expired_windows(monitor.name):
             if self.stopping.is_set():
                 return outcomes
             done = self.run_window(monitor, window)
@@ -131,10 +153,6 @@ class Runner:
             if done is not None:
                 outcomes.append(done)
         return outcomes
-
-    def _expired(self, monitor: MonitorSettings, now: datetime) -> list[Window]:
-        return [r.window for r in reversed(self.store.runs(monitor.name, limit=200))
-                if r.status == "running" and r.lease_expires_at is not None and r.lease_expires_at < now]
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no run is in progress; False if ``timeout`` seconds passed first."""
@@ -233,8 +251,13 @@ class Daemon:
 
     # -- jobs ------------------------------------------------------------------------------------
     def _add_monitor_jobs(self, settings: Settings) -> None:
+        spread = settings.daemon.spread
+        assert isinstance(spread, timedelta)
         for monitor in settings.monitors:
             period = monitor.schedule.period
+            offset = start_offset(monitor.name, period, spread)
+            if offset:  # the offset acts as extra delay: the trigger and the due windows both see it
+                monitor = replace(monitor, schedule=replace(monitor.schedule, delay=monitor.schedule.delay + offset))
             self.scheduler.add_job(self.runner.tick, monitor.schedule.trigger(), args=[monitor],
                                    id=f"monitor:{monitor.name}", name=monitor.name,
                                    misfire_grace_time=max(1, int(period.total_seconds())),

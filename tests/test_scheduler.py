@@ -21,7 +21,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 
 from driftwatch.config import load
 from driftwatch.model import Window
-from driftwatch.scheduler import RETENTION, Daemon, Runner
+from driftwatch.scheduler import RETENTION, Daemon, Runner, start_offset
 from driftwatch.store import Store
 
 UTC = timezone.utc
@@ -347,3 +347,41 @@ def test_r24_a_job_still_running_counts_max_instances(second_project: Path) -> N
     finally:
         daemon.stop()
     assert daemon.events["error"] == 0
+
+
+# -- daemon.spread: monitors on one schedule start at fixed offsets ----------------------------
+
+
+def test_start_offsets_are_fixed_per_name_spread_over_the_span_and_capped_by_the_period() -> None:
+    spread, hour = timedelta(seconds=15), timedelta(hours=1)
+    offsets = [start_offset(f"monitor-{i}", hour, spread) for i in range(500)]
+    assert offsets == [start_offset(f"monitor-{i}", hour, spread) for i in range(500)]  # same every time
+    assert all(timedelta(0) <= o < spread for o in offsets)
+    seconds = np.array([o.total_seconds() for o in offsets])
+    # roughly uniform over [0, 15): every 1.5 s tenth of the span holds some of the 500
+    assert np.histogram(seconds, bins=10, range=(0, 15))[0].min() > 20
+    assert all(start_offset(f"monitor-{i}", timedelta(seconds=1), spread) <= timedelta(seconds=0.25)
+               for i in range(50))
+    assert start_offset("monitor-1", hour, timedelta(0)) == timedelta(0)
+
+
+@pytest.mark.parametrize("spread", ["0s", "15s"])
+def test_each_job_fires_at_its_instant_plus_its_offset(second_project: Path, spread: str) -> None:
+    write_config(second_project, [{"name": "hourly", "window": "1h", "schedule": "0 * * * *"}],
+                 daemon=f'spread = "{spread}"')
+    daemon = Daemon(second_project / "config.toml", web=False)
+    daemon.start()
+    try:
+        job = daemon.scheduler.get_job("monitor:hourly")
+        now = datetime.now(UTC)
+        top = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        offset = start_offset("hourly", timedelta(hours=1), timedelta(seconds=int(spread[:-1])))
+        assert (spread == "0s") == (offset == timedelta(0))
+        assert job.trigger.get_next_fire_time(None, now) == top + offset
+        # the tick sees the same offset: the window ending at `top` is not due before top + offset
+        monitor = job.args[0]
+        assert monitor.schedule.latest_end(top + offset) == top
+        if offset:
+            assert monitor.schedule.latest_end(top + offset - timedelta(milliseconds=1)) == top - timedelta(hours=1)
+    finally:
+        daemon.stop()

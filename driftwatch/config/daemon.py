@@ -8,7 +8,7 @@ from datetime import timedelta
 from ..timeutil import parse_duration
 
 
-def _duration(value: object, key: str, *, allow_none: bool = False) -> timedelta | None:
+def _duration(value: object, key: str, *, allow_none: bool = False, allow_zero: bool = False) -> timedelta | None:
     if value is None and allow_none:
         return None
     if isinstance(value, timedelta):
@@ -16,7 +16,7 @@ def _duration(value: object, key: str, *, allow_none: bool = False) -> timedelta
     if not isinstance(value, str):
         raise ValueError(f"{key}: must be a duration string such as 30s or 5m, got {value!r}")
     try:
-        return parse_duration(value)
+        return parse_duration(value, allow_zero=allow_zero)
     except ValueError as exc:
         raise ValueError(f"{key}: {exc}") from None
 
@@ -30,6 +30,9 @@ class DaemonSettings:
     SIGTERM waits for running work. ``retention``: results and runs older than this are deleted by
     a daily job (unset: kept forever). ``workers``: threads running monitors (default: one per
     monitor, at most 32). ``reload_check``: how often the config file is checked for changes.
+``spread``: monitors due at the same instant start up to this long after it (at most a quarter of
+their period), each at a fixed offset from a hash of its name, so hundreds of monitors on one
+schedule do not queue behind each other; ``0s`` starts them all at once.
 
     >>> DaemonSettings(lease="10s").lease
     datetime.timedelta(seconds=10)
@@ -40,8 +43,10 @@ class DaemonSettings:
     retention: timedelta | str | None = None
     workers: int | None = None
     reload_check: timedelta | str = "5s"
+    spread: timedelta | str = "15s"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "spread", _duration(self.spread, "spread", allow_zero=True))
         for key in ("lease", "shutdown_grace", "reload_check"):
             object.__setattr__(self, key, _duration(getattr(self, key), key))
         object.__setattr__(self, "retention", _duration(self.retention, "retention", allow_none=True))
