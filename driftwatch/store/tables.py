@@ -1,11 +1,12 @@
-"""The tables driftwatch stores: ``runs``, ``results`` and ``reference_profiles``.
+"""The tables driftwatch stores: ``runs``, ``results`` and ``reference_profiles`` (alerting's
+tables are in ``alert_tables``, on the same ``metadata``).
 
 One ``MetaData`` with a naming convention, so every index and constraint has a stable name that
 migrations (Alembic, ``render_as_batch=True`` for SQLite) can refer to. Timestamps use
 ``UTCDateTime``: stored as UTC, always read back timezone-aware UTC, on SQLite too.
 
->>> sorted(metadata.tables)
-['reference_profiles', 'results', 'runs']
+>>> {'reference_profiles', 'results', 'runs'} <= set(metadata.tables)
+True
 >>> sorted(ix.name for ix in results.indexes)  # doctest: +NORMALIZE_WHITESPACE
 ['ix_results_monitor_feature_metric_window_end', 'ix_results_monitor_metric_window_end',
  'ix_results_run_id']
@@ -98,7 +99,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
+def one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -120,7 +121,7 @@ runs = Table(
     Column("error", Text, nullable=True),
     # The claim: one row per attempt at a (monitor, window); replicas race on this constraint.
     UniqueConstraint("monitor", "window_start", "window_end", "attempt"),
-    CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
+    CheckConstraint(one_of("status", RUN_STATUSES), name="status"),
     CheckConstraint("attempt >= 1", name="attempt"),
     Index("ix_runs_monitor_window_end", "monitor", "window_end"),
     sqlite_autoincrement=True,  # never reuse an id after retention deletes old runs
@@ -143,7 +144,7 @@ results = Table(
     Column("status", String(32), nullable=False),
     # Plain JSON, not JSONB: keeps key order (histogram bins) and float spelling as written.
     Column("details", JSON(none_as_null=True), nullable=False),
-    CheckConstraint(_one_of("status", STATUSES), name="status"),
+    CheckConstraint(one_of("status", STATUSES), name="status"),
     # R33: the time-series reads are by monitor + metric (+ feature) over window_end.
     Index("ix_results_monitor_metric_window_end", "monitor", "metric", "window_end"),
     Index("ix_results_monitor_feature_metric_window_end", "monitor", "feature", "metric", "window_end"),
