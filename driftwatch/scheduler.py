@@ -261,7 +261,8 @@ class Daemon:
             self.scheduler.add_job(self.runner.tick, monitor.schedule.trigger(), args=[monitor],
                                    id=f"monitor:{monitor.name}", name=monitor.name,
                                    misfire_grace_time=max(1, int(period.total_seconds())),
-                                   next_run_time=self.clock())  # catch up at once, then on schedule
+                                   # catch up at once (within the spread), then on schedule
+                                   next_run_time=self.clock() + offset)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         kind = {EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed",
