@@ -262,14 +262,15 @@ def _word(body: str) -> str:
 
 def _check_url(key: str, url: str, *, https_only: bool) -> None:
     """Reject what cannot be an endpoint; never quote the URL (a webhook URL is a credential)."""
+    problem = f"{key}: must be an {'https' if https_only else 'http(s)'} URL with a host"
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise ValueError(f"{key}: must be an http(s) URL with a host") from None
+        raise ValueError(problem) from None
     local = parts.scheme == "http" and host in _LOCAL_HOSTS
     if not host or parts.scheme not in ("http", "https") or (https_only and parts.scheme != "https" and not local):
-        raise ValueError(f"{key}: must be an {'https' if https_only else 'http(s)'} URL with a host")
+        raise ValueError(problem + (" (plain http only to localhost)" if https_only else ""))
 
 
 def _sdk_logger() -> logging.Logger:
