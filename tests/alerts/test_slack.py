@@ -39,6 +39,7 @@ class Reply:
     body: Any = None            # dict -> JSON; str -> text/plain; None -> Slack's success answer for the path
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False          # close the connection without answering
 
 
 @dataclass
@@ -66,6 +67,9 @@ class FakeSlack:
                 reply = fake.replies.pop(0) if fake.replies else Reply()
                 if reply.delay:
                     fake.stopping.wait(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 payload = reply.body
                 if payload is None:
                     payload = {"ok": True, "channel": "C1", "ts": "1.2"} if self.path.startswith("/api/") else "ok"
@@ -92,8 +96,8 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def reply(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None,
-              delay: float = 0.0) -> None:
-        self.replies.append(Reply(status, body, headers or {}, delay))
+              delay: float = 0.0, drop: bool = False) -> None:
+        self.replies.append(Reply(status, body, headers or {}, delay, drop))
 
 
 @pytest.fixture
@@ -316,6 +320,17 @@ def test_timeout_is_a_plain_retry(slack: FakeSlack, make: Any) -> None:
         make(slack, timeout=0.5).send(message())
     assert time.monotonic() - started < 2.5
     assert not caught.value.permanent and caught.value.retry_after is None
+
+
+@pytest.mark.parametrize("make", [bot, hook])
+def test_dropped_connection_is_one_attempt_and_a_plain_retry(slack: FakeSlack, make: Any) -> None:
+    """The SDK would retry a reset connection itself; the dispatcher must see every attempt (R17)."""
+    slack.reply(drop=True)
+    slack.reply(drop=True)
+    with pytest.raises(DeliveryError, match="closed connection") as caught:
+        make(slack).send(message())
+    assert len(slack.requests) == 1
+    assert not caught.value.permanent and caught.value.retry_after is None and caught.value.status is None
 
 
 def test_connection_refused_is_a_plain_retry(monkeypatch: pytest.MonkeyPatch) -> None:
