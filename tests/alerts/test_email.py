@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -60,14 +61,17 @@ class Received:
 
 @dataclass
 class Recorder:
-    """An aiosmtpd handler that keeps every mail; ``refuse`` answers each RCPT with that reply."""
+    """An aiosmtpd handler that keeps every mail; ``refuse`` answers RCPT with that reply (for every
+    address, or only ``refuse_only``), ``data_reply`` answers the end of DATA."""
 
     refuse: str | None = None
+    refuse_only: str | None = None
+    data_reply: str = "250 Message accepted for delivery"
     received: list[Received] = field(default_factory=list)
     logins: list[tuple[str, bool]] = field(default_factory=list)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
-        if self.refuse:
+        if self.refuse and self.refuse_only in (None, address):
             return self.refuse
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -78,7 +82,7 @@ class Recorder:
         # session.ssl is set by STARTTLS; an implicit-TLS connection shows on the transport instead
         tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), mail, tls))
-        return "250 Message accepted for delivery"
+        return self.data_reply
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         assert isinstance(auth_data, LoginPassword)
@@ -110,6 +114,7 @@ def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
+@contextmanager
 def serve(handler: Recorder, **kwargs: Any) -> Iterator[Server]:
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
@@ -122,29 +127,34 @@ def serve(handler: Recorder, **kwargs: Any) -> Iterator[Server]:
 
 @pytest.fixture
 def plain() -> Iterator[Server]:
-    yield from serve(Recorder())
+    with serve(Recorder()) as server:
+        yield server
 
 
 @pytest.fixture
 def refusing() -> Iterator[Server]:
-    yield from serve(Recorder(refuse="550 no such user"))
+    with serve(Recorder(refuse="550 no such user")) as server:
+        yield server
 
 
 @pytest.fixture
 def starttls(certificate: tuple[Path, Path]) -> Iterator[Server]:
-    yield from serve(Recorder(), tls_context=server_context(certificate), require_starttls=True)
+    with serve(Recorder(), tls_context=server_context(certificate), require_starttls=True) as server:
+        yield server
 
 
 @pytest.fixture
 def implicit_tls(certificate: tuple[Path, Path]) -> Iterator[Server]:
-    yield from serve(Recorder(), ssl_context=server_context(certificate))
+    with serve(Recorder(), ssl_context=server_context(certificate)) as server:
+        yield server
 
 
 @pytest.fixture
 def auth(certificate: tuple[Path, Path]) -> Iterator[Server]:
     handler = Recorder()
-    yield from serve(handler, tls_context=server_context(certificate), require_starttls=True,
-                     authenticator=handler.authenticate, auth_require_tls=True, auth_required=True)
+    with serve(handler, tls_context=server_context(certificate), require_starttls=True,
+               authenticator=handler.authenticate, auth_require_tls=True, auth_required=True) as server:
+        yield server
 
 
 def channel(port: int, **kwargs: Any) -> EmailChannel:
@@ -257,6 +267,22 @@ def test_550_from_rcpt_is_retried_not_dead(refusing: Server) -> None:
         channel(refusing.port, tls="none").send(make_message())
     assert caught.value.status == "550" and not caught.value.permanent
     assert "no such user" in str(caught.value) and "ops@example.com" in str(caught.value)
+
+
+def test_one_refused_recipient_of_two_is_a_delivery_that_says_so() -> None:
+    # Retrying would send the accepted recipient a second copy; the attempt log shows the refusal.
+    with serve(Recorder(refuse="550 no such user", refuse_only="ml@example.com")) as server:
+        delivery = channel(server.port, tls="none").send(make_message())
+        assert delivery.status == "250 (refused: ml@example.com 550)"
+        assert server.handler.received[0].rcpt_tos == ["ops@example.com"]
+
+
+def test_a_4xx_after_data_is_retried_with_its_code() -> None:
+    with serve(Recorder(data_reply="451 4.3.0 try again later")) as server:
+        with pytest.raises(DeliveryError) as caught:
+            channel(server.port, tls="none").send(make_message())
+        assert caught.value.status == "451" and not caught.value.permanent
+        assert "try again later" in str(caught.value)
 
 
 def test_a_server_that_is_down_is_a_retryable_error_naming_host_and_port() -> None:
