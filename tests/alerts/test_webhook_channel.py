@@ -372,3 +372,10 @@ def test_the_config_builder_makes_both_from_toml_tables() -> None:
     assert any("channels.x.format: must be one of json, alertmanager" in line for line in lines)
     assert any("channels.x.colour: unknown key" in line for line in lines)
     assert not any(TOKEN in line for line in lines)
+
+
+def test_an_unusable_url_is_permanent_and_not_quoted() -> None:
+    with pytest.raises(DeliveryError) as caught:
+        post(f"http://[::1/{TOKEN}", b"{}", {}, timeout=1)
+    assert caught.value.permanent and caught.value.status == "connection error"
+    assert TOKEN not in str(caught.value)

@@ -91,6 +91,8 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
                             status="connection error") from None
     except httpx.InvalidURL:
         raise DeliveryError(f"POST to {host}: invalid URL", status="connection error", permanent=True) from None
+    except httpx.HTTPError as exc:  # an unreadable answer (bad content encoding ...): try again later
+        raise DeliveryError(f"POST to {host}: {type(exc).__name__}", status="connection error") from None
     code = response.status_code
     status = str(code)
     answer = f"POST to {host}: HTTP {code} {response.reason_phrase}".rstrip()
