@@ -1,4 +1,4 @@
-"""The ``driftwatch`` command: init, validate, check, demo.
+"""The ``driftwatch`` command: init, validate, check, demo, run, serve, backfill, silence, outbox, db.
 
 Exit status: 0 nothing at alert level, 1 at least one result at alert level (``check``),
 2 bad usage, bad config or unreadable data — always with one line per problem on stderr and
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon: scheduled monitors, catch-up, web health endpoints")
     p.add_argument("--config", required=True, help="config file")
     p.add_argument("--no-web", action="store_true", help="do not serve the web app in this process")
+    p.add_argument("--no-dispatcher", action="store_true",
+                   help="do not send queued notifications from this process (another replica does)")
     p.add_argument("--host", help="web address (default: web.host)")
     p.add_argument("--port", type=int, help="web port (default: web.port)")
 
@@ -74,6 +76,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", required=True, help="first window start (ISO date/time, UTC)")
     p.add_argument("--to", dest="end", required=True, help="last window end (ISO date/time, UTC)")
     p.add_argument("--force", action="store_true", help="also rerun windows that already succeeded")
+
+    p = sub.add_parser("silence", help="silence alerts for a while, list silences, or end one")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--monitor", help="the monitor to silence (required to create one)")
+    p.add_argument("--detector", help="only this detector's alerts")
+    p.add_argument("--feature", help="only this feature's alerts ('' for data-set level)")
+    p.add_argument("--metric", help="only this metric's alerts")
+    p.add_argument("--for", dest="duration", help="how long, e.g. 4h or 2d")
+    p.add_argument("--reason", help="why (shown on the page and in the list)")
+    p.add_argument("--by", default=None, help="who (default: $USER)")
+    p.add_argument("--list", action="store_true", help="list silences that are pending or active")
+    p.add_argument("--expire", type=int, metavar="ID", help="end the silence with this id now")
+
+    p = sub.add_parser("outbox", help="queued notifications: list them, or send one again")
+    p.add_argument("action", choices=("list", "retry"), help="list: newest first; retry: queue ID again now")
+    p.add_argument("id", nargs="?", type=int, help="retry: the outbox id")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--state", choices=("pending", "delivered", "dead"), help="list: only rows in this state")
+    p.add_argument("--limit", type=int, default=50, help="list: at most this many rows (default: 50)")
 
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=("upgrade",), help="upgrade: apply schema migrations (idempotent)")
@@ -132,20 +153,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Window]],
                  now: datetime | None = None) -> tuple[list[Result], list[str]]:
-    """Run each (monitor, window) of ``plan`` against the configured store."""
-    from .engine import run_monitor
+    """Run each (monitor, window) of ``plan`` against the configured store, evaluate alerts, and
+    send the notifications that are due (what fails stays queued for the daemon's dispatcher)."""
+    from .alerts.dispatcher import Dispatcher
+    from .alerts.evaluate import AlertContext
+    from .engine import default_owner, run_monitor
     from .store import Store
 
     results: list[Result] = []
     failures: list[str] = []
     store = Store(settings.store.url.reveal())
+    alerts = AlertContext(settings.alerts, settings.webhooks)
     try:
         store.create_all()
         for monitor, window in plan:
-            outcome = run_monitor(monitor, window, store=store, options=settings.profile, now=now)
+            outcome = run_monitor(monitor, window, store=store, options=settings.profile, now=now, alerts=alerts)
             results.extend(outcome.results)
             if outcome.error:
                 failures.append(f"monitor {outcome.monitor!r} window {outcome.window}: {outcome.error}")
+        dispatcher = Dispatcher(store, settings.channels, settings.webhooks, owner=default_owner())
+        try:
+            dispatcher.drain()
+        finally:
+            dispatcher.close()
     finally:
         store.dispose()
     return results, failures
@@ -241,7 +271,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .scheduler import Daemon
 
-    daemon = Daemon(args.config, web=not args.no_web, host=args.host, port=args.port)
+    daemon = Daemon(args.config, web=not args.no_web, dispatcher=not args.no_dispatcher, host=args.host,
+                    port=args.port)
     return daemon.serve_forever()
 
 
@@ -302,7 +333,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 outcome = execute_run(monitor, window, run_id, store=store, options=settings.profile) \
                     if run_id is not None else None
             else:
-                outcome = runner.run_window(monitor, window, retry=True)
+                outcome = runner.run_window(monitor, window, retry=True, alerts=False)
             if outcome is not None and outcome.status == "failed":
                 failed += 1
                 _error(f"window {window}: {outcome.error}")
@@ -323,8 +354,86 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_silence(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .config import load
+    from .store import Store
+    from .store import alerts as store_alerts
+    from .timeutil import parse_duration
+
+    settings = load(args.config)
+    store = Store(settings.store.url.reveal())
+    now = datetime.now(timezone.utc)
+    try:
+        store.create_all()
+        if args.expire is not None:
+            ended = store_alerts.expire_silence(store.engine, args.expire, now)
+            if ended is None:
+                raise ConfigError(f"--expire: no silence with id {args.expire}")
+            print(f"silence {ended.id} ended at {ended.ends_at.isoformat()}")
+            return EXIT_OK
+        if args.list:
+            for s in store_alerts.list_silences(store.engine, now=now, include_expired=False):
+                matchers = " ".join(f"{k}={v}" for k, v in (("monitor", s.monitor), ("detector", s.detector),
+                                                             ("feature", s.feature), ("metric", s.metric))
+                                    if v is not None)
+                print(f"{s.id}\t{s.state(now)}\t{matchers}\tuntil {s.ends_at.isoformat()}\t{s.created_by}: {s.comment}")
+            return EXIT_OK
+        if not args.monitor or not args.duration or args.reason is None:
+            raise ConfigError("silence: give --monitor, --for and --reason (or --list, or --expire ID)")
+        try:
+            settings.monitor(args.monitor)
+        except KeyError as exc:
+            raise ConfigError(f"--monitor: {exc.args[0]}") from None
+        try:
+            length = parse_duration(args.duration)
+        except ValueError as exc:
+            raise ConfigError(f"--for: {exc}") from None
+        made = store_alerts.add_silence(store.engine, monitor=args.monitor, detector=args.detector,
+                                        feature=args.feature, metric=args.metric, starts_at=now, ends_at=now + length,
+                                        created_by=args.by or getpass.getuser(), comment=args.reason, now=now)
+        print(f"silence {made.id}: {args.monitor} until {made.ends_at.isoformat()}")
+        return EXIT_OK
+    finally:
+        store.dispose()
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from .config import load
+    from .store import Store
+    from .store import outbox as store_outbox
+
+    settings = load(args.config)
+    store = Store(settings.store.url.reveal())
+    try:
+        store.create_all()
+        if args.action == "retry":
+            if args.id is None:
+                raise ConfigError("outbox retry: give the outbox id (driftwatch outbox retry ID)")
+            deadline = settings.alerts.delivery_deadline
+            assert not isinstance(deadline, str)
+            row = store_outbox.retry(store.engine, args.id, now=datetime.now(timezone.utc), deadline=deadline)
+            if row is None:
+                raise ConfigError(f"outbox retry: no outbox row with id {args.id}")
+            print(f"outbox {row.id} queued again for {row.target} (webhook-id {row.key})")
+            return EXIT_OK
+        if args.limit < 1:
+            raise ConfigError("--limit: must be >= 1")
+        print("id\tstate\ttarget\tmonitor\tkind\tattempts\tnext attempt\tlast status\tlast error")
+        for row in store_outbox.list_outbox(store.engine, state=args.state, limit=args.limit):
+            kind = row.event_type or row.kind
+            nxt = row.next_attempt_at.isoformat() if row.state == "pending" else "-"
+            print(f"{row.id}\t{row.state}\t{row.target}\t{row.monitor}\t{kind}\t{row.attempts}\t{nxt}\t"
+                  f"{row.last_status or '-'}\t{(row.last_error or '-')[:200]}")
+        return EXIT_OK
+    finally:
+        store.dispose()
+
+
 COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo, "run": cmd_run,
-            "serve": cmd_serve, "backfill": cmd_backfill, "db": cmd_db}
+            "serve": cmd_serve, "backfill": cmd_backfill, "silence": cmd_silence, "outbox": cmd_outbox,
+            "db": cmd_db}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

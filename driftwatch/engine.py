@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,9 @@ from .model import Finding, Result, Window
 from .profiling import Profile, ProfileOptions, cache_key, profile
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from .alerts.evaluate import AlertContext
     from .config import MonitorSettings
     from .store import Store
 
@@ -128,7 +131,8 @@ def _remember(key: str, built: Profile) -> Profile:
 
 
 def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, options: ProfileOptions,
-                owner: str | None = None, rerun: bool = True, now: datetime | None = None) -> RunOutcome:
+                owner: str | None = None, rerun: bool = True, now: datetime | None = None,
+                alerts: AlertContext | None = None) -> RunOutcome:
     """Run ``monitor`` over ``window`` and store the outcome.
 
     A window another process already claimed (``rerun=False``) comes back ``skipped``; any
@@ -137,17 +141,32 @@ def run_monitor(monitor: MonitorSettings, window: Window, *, store: Store, optio
     run_id = store.start_run(monitor.name, window, owner=owner or default_owner(), rerun=rerun)
     if run_id is None:
         return RunOutcome(monitor.name, window, None, "skipped")
-    return execute_run(monitor, window, run_id, store=store, options=options, now=now)
+    return execute_run(monitor, window, run_id, store=store, options=options, now=now, alerts=alerts)
+
+
+def _alert_hook(alerts: AlertContext | None, monitor: MonitorSettings, run_id: int, results: list[Result],
+                error: str | None, now: datetime) -> Callable[[Connection, Window], object] | None:
+    """Alert evaluation, run inside the transaction that stores the run's outcome."""
+    if alerts is None:
+        return None
+    from .alerts.evaluate import evaluate
+
+    def hook(conn: Connection, window: Window) -> object:
+        return evaluate(conn, context=alerts, monitor=monitor, run_id=run_id, window=window, results=results,
+                        error=error, now=now)
+    return hook
 
 
 def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store: Store,
                 options: ProfileOptions, now: datetime | None = None,
-                owner: str | None = None) -> RunOutcome:
+                owner: str | None = None, alerts: AlertContext | None = None) -> RunOutcome:
     """Do the work of a run whose ``runs`` row is already claimed (by ``start_run`` or the
     scheduler's lease claim) and close it: ``succeeded`` with every result, or ``failed``.
-    With ``owner`` the closing write only lands while this process still owns the claim."""
+    With ``owner`` the closing write only lands while this process still owns the claim.
+    With ``alerts`` the run's alerts are evaluated and its notifications queued in the same
+    transaction as its outcome."""
     now = now or datetime.now(timezone.utc)
-    closing = {"owner": owner} if owner is not None else {}
+    closing: dict[str, Any] = {"owner": owner} if owner is not None else {}
     try:
         reference = load_reference(monitor, window, store, options, now)
         needed: set[str] = set()
@@ -168,7 +187,7 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
         results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
                    for d, f in detect(reference, current, monitor.detectors, context)]
         store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)),
-                         **closing)
+                         after=_alert_hook(alerts, monitor, run_id, results, None, now), **closing)
         return RunOutcome(monitor.name, window, run_id, "succeeded", results)
     except Exception as exc:  # every failure ends the run as failed, never left running
         if isinstance(exc, DriftwatchError):
@@ -179,5 +198,13 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
         error = Result(monitor=monitor.name, run_id=run_id, window_start=window.start, window_end=window.end,
                        detector=ENGINE, feature="", metric="run", value=None, p_value=None,
                        threshold=None, status="error", details={"error": message})
-        store.fail_run(run_id, message, [error], **closing)
+        try:
+            store.fail_run(run_id, message, [error], after=_alert_hook(alerts, monitor, run_id, [error], message, now),
+                           **closing)
+        except Exception:
+            if alerts is None:
+                raise
+            # Alerting itself broke: still close the run as failed rather than leave it running.
+            log.exception("monitor %s run %s: alert evaluation failed", monitor.name, run_id)
+            store.fail_run(run_id, message, [error], **closing)
         return RunOutcome(monitor.name, window, run_id, "failed", [error], error=message)

@@ -1,11 +1,12 @@
 """The daemon: APScheduler jobs that claim and run monitor windows, catch-up, reload, shutdown.
 
 One process runs a scheduler with an in-memory job store (never a shared ``SQLAlchemyJobStore``:
-APScheduler 3 cannot share one between processes), a thread pool sized to the monitors, the web
-app in a thread of its own, and signal handlers. Several processes may run against one database:
-each window is claimed by inserting its ``runs`` row (the unique constraint picks one winner), and
-a claim carries a lease renewed every ``lease / 3``, so a window left ``running`` by a killed
-process is taken over once its lease expires (R26, R27).
+APScheduler 3 cannot share one between processes), a thread pool sized to the monitors, the
+outbox dispatcher as a job of its own, the web app in a thread of its own, and signal handlers.
+Several processes may run against one database: each window is claimed by inserting its ``runs``
+row (the unique constraint picks one winner), and a claim carries a lease renewed every
+``lease / 3``, so a window left ``running`` by a killed process is taken over once its lease
+expires (R26, R27).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .alerts.dispatcher import Dispatcher
+from .alerts.evaluate import AlertContext
 from .config import MonitorSettings, Settings, load
 from .engine import RunOutcome, default_owner, execute_run
 from .errors import ConfigError
@@ -103,14 +106,22 @@ class Runner:
         self._idle = threading.Condition()
 
     @property
+    def alerts(self) -> AlertContext:
+        """What alert evaluation needs of the current settings (they change on reload)."""
+        return AlertContext(self.settings.alerts, self.settings.webhooks)
+
+    @property
     def lease(self) -> timedelta:
         lease = self.settings.daemon.lease
         assert isinstance(lease, timedelta)
         return lease
 
-    def run_window(self, monitor: MonitorSettings, window: Window, *, retry: bool = False) -> RunOutcome | None:
+    def run_window(self, monitor: MonitorSettings, window: Window, *, retry: bool = False,
+                   alerts: bool = True) -> RunOutcome | None:
         """Claim ``window`` (or take over an expired claim) and run it; None if someone else has it.
-        ``retry`` (backfill) also claims a window whose last run failed or was skipped."""
+        ``retry`` (backfill) also claims a window whose last run failed or was skipped.
+        ``alerts=False`` (backfill of past windows) stores results without moving alert states
+        or notifying anyone: old windows must not page anyone or undo today's state."""
         run_id = self.store.claim_run(monitor.name, window, owner=self.owner, lease=self.lease, retry=retry)
         if run_id is None:
             return None
@@ -119,7 +130,8 @@ class Runner:
         try:
             with Heartbeat(self.store, run_id, self.owner, self.lease):
                 outcome = execute_run(monitor, window, run_id, store=self.store, options=self.settings.profile,
-                                      now=self.clock(), owner=self.owner)
+                                      now=self.clock(), owner=self.owner,
+                                      alerts=self.alerts if alerts else None)
             log.info("monitor %s window %s run %s %s", monitor.name, window, run_id, outcome.status,
                      extra={"monitor": monitor.name, "window": str(window), "run_id": run_id})
             return outcome
@@ -179,8 +191,8 @@ class Runner:
 class Daemon:
     """The whole long-running process: scheduler, optional web server, reload and shutdown."""
 
-    def __init__(self, config_path: str | Path, *, web: bool = True, clock: Callable[[], datetime] = utcnow,
-                 host: str | None = None, port: int | None = None) -> None:
+    def __init__(self, config_path: str | Path, *, web: bool = True, dispatcher: bool = True,
+                 clock: Callable[[], datetime] = utcnow, host: str | None = None, port: int | None = None) -> None:
         self.config_path = Path(config_path)
         self.settings = load(self.config_path)
         self.store = Store(self.settings.store.url.reveal())
@@ -188,6 +200,8 @@ class Daemon:
         self.runner = Runner(self.store, self.settings, clock=clock)
         self.events: Counter[str] = Counter()
         self.web = web
+        self.dispatcher = Dispatcher(self.store, self.settings.channels, self.settings.webhooks,
+                                     owner=self.runner.owner, clock=clock) if dispatcher else None
         self.host = host or self.settings.web.host
         self.port = port if port is not None else self.settings.web.port
         self.stopped = threading.Event()
@@ -209,6 +223,12 @@ class Daemon:
                                id="reload-check", misfire_grace_time=max(1, int(reload_every.total_seconds())))
         self.scheduler.add_job(self.runner.retention, IntervalTrigger(hours=24), id="retention",
                                next_run_time=self.clock(), misfire_grace_time=3600)
+        if self.dispatcher is not None:
+            every = self.settings.alerts.dispatch_interval
+            assert isinstance(every, timedelta)
+            self.scheduler.add_job(self.dispatcher.run_once, IntervalTrigger(seconds=every.total_seconds()),
+                                   id="dispatcher", next_run_time=self.clock(),
+                                   misfire_grace_time=max(1, int(every.total_seconds())))
         self.scheduler.start()
         if self.web:
             self._start_web()
@@ -225,6 +245,8 @@ class Daemon:
         if not idle:
             log.warning("shutdown: runs still going after %s; their leases will expire and be taken over", grace)
         self.scheduler.shutdown(wait=False)
+        if self.dispatcher is not None:  # sends in flight finish; their rows are recorded
+            self.dispatcher.close(wait=idle)
         if self._server is not None:
             self._server.stop()
         if idle:
@@ -298,6 +320,8 @@ class Daemon:
                 job.remove()
         self.settings = settings
         self.runner.settings = settings
+        if self.dispatcher is not None:
+            self.dispatcher.configure(settings.channels, settings.webhooks)
         self._add_monitor_jobs(settings)
         log.info("reload: %d monitor(s)", len(settings.monitors))
         return True

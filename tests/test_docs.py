@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from driftwatch.alerts.channels import EmailChannel, LogChannel, SlackChannel, WebhookChannel
+from driftwatch.alerts.channels.webhook import WebhookSubscription
 from driftwatch.cli import _parser
 from driftwatch.config import validate
+from driftwatch.config.alerts import AlertsSettings, RetrainPolicy, Route
 from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
 from driftwatch.config.daemon import DaemonSettings, WebSettings
 from driftwatch.connectors import FileConnector, SqlConnector
@@ -60,6 +63,14 @@ CONFIG_KEYS: dict[str, list[str]] = {
     "monitors.labels": ["id_column"],
     "daemon": _fields(DaemonSettings),
     "web": _fields(WebSettings),
+    "alerts": _fields(AlertsSettings),
+    "alerts.routes": _fields(Route),
+    "monitors.retrain": _fields(RetrainPolicy),
+    "slack channel": _fields(SlackChannel),
+    "email channel": _fields(EmailChannel),
+    "log channel": _fields(LogChannel),
+    "webhook channel": _fields(WebhookChannel),
+    "webhooks": _fields(WebhookSubscription),
 }
 ALL_KEYS = sorted({(where, key) for where, keys in CONFIG_KEYS.items() for key in keys})
 

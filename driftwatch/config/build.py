@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -15,6 +15,7 @@ from ..profiling import ProfileOptions
 from ..schedule import Schedule
 from ..secrets import Secret
 from ..timeutil import parse_duration
+from .alerts import POLICY_KEYS, AlertPolicy, AlertsSettings, RetrainPolicy
 from .daemon import DaemonSettings, WebSettings
 from .interpolate import interpolate
 from .overrides import apply_overrides
@@ -37,10 +38,10 @@ __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 
 #: The valid top-level names and what they hold.
 SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "daemon": "table", "web": "table",
-                             "monitors": "array"}
+                             "alerts": "table", "channels": "table", "webhooks": "table", "monitors": "array"}
 STORE_KEYS = ("url",)
 MONITOR_KEYS = ("name", "window", "schedule", "timezone", "delay", "max_catchup", "schema", "current", "reference",
-                "detectors", "labels", "label_delay")
+                "detectors", "labels", "label_delay", "alerts", "retrain")
 #: The detectors of a monitor that lists none.
 DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
 
@@ -101,6 +102,7 @@ class _Builder:
     def __init__(self, problems: Problems, base: Path, connectors: PluginRegistry | None,
                  detectors: PluginRegistry | None) -> None:
         self.problems = problems
+        self.alerts = AlertsSettings()
         self.base = base
         self._connectors = connectors
         self._detectors = detectors
@@ -194,8 +196,11 @@ class _Builder:
                                   "timestamp_column (or a path with {start:...}, or a query with :window_start)")
         built = self.detectors(table.get("detectors"), join(path, "detectors"), detectors,
                                schema if isinstance(schema, Schema) else None)
+        policy = self.alert_policy(table.get("alerts", {}), join(path, "alerts"))
+        retrain = build(RetrainPolicy, table["retrain"], join(path, "retrain"), self.problems) \
+            if "retrain" in table else None
         if len(self.problems.items) > before or name is None or schedule is None or current is None \
-                or reference is None:
+                or reference is None or policy is None:
             return None
         if labels is not None and labels.id_column is None and (schema is None or schema.id is None):
             self.problems.add(join(join(path, "labels"), "id_column"),
@@ -204,7 +209,53 @@ class _Builder:
         return MonitorSettings(name=name, window=schedule.window or schedule.period, schema=schema,
                                current=cast("Connector", current), reference=reference,
                                detectors=cast("tuple[Detector, ...]", built), labels=labels,
-                               label_delay=label_delay, schedule=schedule, max_catchup=max_catchup)
+                               label_delay=label_delay, schedule=schedule, max_catchup=max_catchup,
+                               alerts=policy, retrain=retrain)
+
+    # -- [alerts], [channels.NAME], [webhooks.NAME], [monitors.alerts] -----------------------
+    def alert_policy(self, table: object, path: str) -> AlertPolicy | None:
+        if not isinstance(table, Mapping):
+            self.problems.add(path, f"must be a table, got {toml_type(table)}")
+            return None
+        if not check_keys(table, POLICY_KEYS, path, self.problems):
+            return None
+        try:
+            return self.alerts.monitor_policy(table)
+        except (ValueError, TypeError) as exc:
+            key, sep, message = str(exc).partition(": ")
+            self.problems.add(join(path, key) if sep else path, message if sep else str(exc))
+            return None
+
+    def named_tables(self, value: object, path: str, build_one: Any) -> dict[str, object]:
+        """``[SECTION.NAME]`` tables built one by one; names checked like monitor names."""
+        if not isinstance(value, Mapping):
+            self.problems.add(path, f"must be a table of named tables ([{path}.NAME]), got {toml_type(value)}")
+            return {}
+        out: dict[str, object] = {}
+        for name, table in value.items():
+            where = join(path, str(name))
+            if self.name(name, where) is None:
+                continue
+            built = build_one(table, where)
+            if built is not None:
+                out[name] = built
+        return out
+
+    def check_routes(self, policies: Mapping[str, AlertPolicy], channels: Mapping[str, object]) -> None:
+        """Every channel a route names must be configured (R39)."""
+        configured = ", ".join(sorted(channels)) or "none; add a [channels.NAME] table"
+        for path, policy in policies.items():
+            for name in policy.channel_names():
+                if name not in channels:
+                    self.problems.add(path, f"unknown channel {name!r} (configured: {configured})")
+
+    def check_subscriptions(self, webhooks: Mapping[str, object], monitors: Sequence[MonitorSettings]) -> None:
+        names = {m.name for m in monitors}
+        for sub_name, sub in webhooks.items():
+            for monitor in getattr(sub, "monitors", ()):
+                if monitor not in names:
+                    self.problems.add(join(join("webhooks", sub_name), "monitors"),
+                                      f"unknown monitor {monitor!r} (configured: {', '.join(sorted(names))})")
 
     def schedule(self, table: Mapping[str, Any], path: str, window: timedelta | None) -> Schedule | None:
         """``schedule`` (default: every ``window``), ``timezone`` and ``delay`` as one ``Schedule``."""
@@ -355,14 +406,31 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
         if key not in SECTIONS:
             kind = "section" if isinstance(value, (Mapping, list)) else "key"
             problems.add(key, f"unknown {kind} (valid: {', '.join(sorted(SECTIONS))})")
+    from ..alerts.channels import REGISTRY as CHANNELS
+    from ..alerts.channels.webhook import WebhookSubscription
+
+    alerts = build(AlertsSettings, merged.get("alerts", {}), "alerts", problems)
+    if alerts is not None:
+        builder.alerts = alerts
+    channels = builder.named_tables(
+        merged.get("channels", {}), "channels",
+        lambda table, where: build_plugin(CHANNELS, table, where, problems, base_dir=builder.base))
+    webhooks = builder.named_tables(
+        merged.get("webhooks", {}), "webhooks",
+        lambda table, where: build(WebhookSubscription, table, where, problems, base_dir=builder.base))
     store = builder.store(merged.get("store", {}))
     profile = build(ProfileOptions, merged.get("profile", {}), "profile", problems)
     daemon = build(DaemonSettings, merged.get("daemon", {}), "daemon", problems)
     web = build(WebSettings, merged.get("web", {}), "web", problems)
     monitors = builder.monitors(merged.get("monitors", []))
-    if problems or store is None or profile is None or daemon is None or web is None:
+    policies: dict[str, AlertPolicy] = {"alerts.routes": builder.alerts.policy}
+    policies.update({f"monitors[{i}].alerts.routes": m.alerts for i, m in enumerate(monitors)})
+    builder.check_routes(policies, channels)
+    builder.check_subscriptions(webhooks, monitors)
+    if problems or store is None or profile is None or daemon is None or web is None or alerts is None:
         return None
-    return Settings(path=path, store=store, profile=profile, monitors=monitors, daemon=daemon, web=web)
+    return Settings(path=path, store=store, profile=profile, monitors=monitors, daemon=daemon, web=web,
+                    alerts=alerts, channels=channels, webhooks=webhooks)
 
 
 def cuts_windows(connector: object, *, templates: bool) -> bool:

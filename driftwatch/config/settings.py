@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..schedule import Schedule
+from .alerts import AlertPolicy, AlertsSettings, RetrainPolicy
 from .daemon import DaemonSettings, WebSettings
 
 if TYPE_CHECKING:
@@ -71,6 +73,10 @@ class MonitorSettings:
     schedule: Schedule = None  # type: ignore[assignment]  # filled in __post_init__
     #: Missed windows run after downtime, oldest first; older ones are recorded as skipped.
     max_catchup: int = 24
+    #: ``[alerts]`` with this monitor's ``[monitors.alerts]`` overrides applied.
+    alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    #: ``[monitors.retrain]``: when to send ``retrain.requested`` (None: never).
+    retrain: RetrainPolicy | None = None
 
     def __post_init__(self) -> None:
         if self.schedule is None:
@@ -88,6 +94,11 @@ class Settings:
     monitors: tuple[MonitorSettings, ...] = field(default=())
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    #: ``[channels.NAME]``: built channels (``driftwatch.alerts.channels``) by name.
+    channels: Mapping[str, object] = field(default_factory=dict)
+    #: ``[webhooks.NAME]``: retrain/alert webhook subscriptions by name.
+    webhooks: Mapping[str, object] = field(default_factory=dict)
 
     def monitor(self, name: str) -> MonitorSettings:
         """The monitor called ``name``; ``KeyError`` naming the configured ones otherwise."""

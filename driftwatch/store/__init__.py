@@ -39,7 +39,7 @@ from . import results as _results
 from . import retention as _retention
 from . import runs as _runs
 from .engine import create_engine
-from .runs import RunRecord, RunStateError
+from .runs import AfterHook, RunRecord, RunStateError
 
 __all__ = ["RunRecord", "RunStateError", "Store"]
 
@@ -130,23 +130,26 @@ class Store:
         return _leases.expired_windows(self.engine, monitor, now=self._clock)
 
     def finish_run(self, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
-                   rows_current: int | None, owner: str | None = None) -> None:
+                   rows_current: int | None, owner: str | None = None, after: AfterHook | None = None) -> None:
         """Store ``results`` and mark the run succeeded, all or nothing.
 
         Each row takes ``run_id`` from here and monitor/window from its ``Result`` (the run's
         window when the result has none). On any error nothing is written, the run stays
         ``running`` and the exception propagates. ``RunStateError`` if the run is not running,
         or, given ``owner``, if another owner has taken it over (its row is left untouched).
+        ``after(conn, window)`` runs in the same transaction just before it commits (alert
+        evaluation queues its outbox rows there); if it raises, nothing is written.
         """
         _runs.finish_run(self.engine, run_id, results, rows_reference=rows_reference,
-                         rows_current=rows_current, now=self._clock, owner=owner)
+                         rows_current=rows_current, now=self._clock, owner=owner, after=after)
 
-    def fail_run(self, run_id: int, error: str, results: Sequence[Result] = (), *, owner: str | None = None) -> None:
+    def fail_run(self, run_id: int, error: str, results: Sequence[Result] = (), *, owner: str | None = None,
+                 after: AfterHook | None = None) -> None:
         """Mark the run failed with ``error`` (cut to 2,000 characters) and store ``results``.
 
-        ``owner`` as in ``finish_run``.
+        ``owner`` and ``after`` as in ``finish_run``.
         """
-        _runs.fail_run(self.engine, run_id, error, results, now=self._clock, owner=owner)
+        _runs.fail_run(self.engine, run_id, error, results, now=self._clock, owner=owner, after=after)
 
     def skip_run(self, monitor: str, window: Window, *, owner: str, reason: str) -> int | None:
         """Record ``window`` as ``skipped`` (e.g. catch-up beyond ``max_catchup``); its id.

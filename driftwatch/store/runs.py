@@ -184,8 +184,14 @@ def _close(conn: Connection, run_id: int, values: dict[str, Any], owner: str | N
     return Window(row.window_start, row.window_end)
 
 
+#: Called with the open transaction and the run's window just before a run's outcome commits:
+#: alert evaluation writes its states and outbox rows there, so they land with the results.
+AfterHook = Callable[[Connection, Window], object]
+
+
 def finish_run(engine: Engine, run_id: int, results: Sequence[Result], *, rows_reference: int | None,
-               rows_current: int | None, now: Callable[[], datetime], owner: str | None = None) -> None:
+               rows_current: int | None, now: Callable[[], datetime], owner: str | None = None,
+               after: AfterHook | None = None) -> None:
     """Mark the run succeeded and insert its results, in one transaction; see ``Store.finish_run``."""
     values = {"status": "succeeded", "finished_at": now(),
               "rows_reference": _check_count("rows_reference", rows_reference),
@@ -193,6 +199,8 @@ def finish_run(engine: Engine, run_id: int, results: Sequence[Result], *, rows_r
     with engine.begin() as conn:
         window = _close(conn, run_id, values, owner)
         insert_results(conn, run_id, results, window)
+        if after is not None:
+            after(conn, window)
 
 
 def truncate_error(error: str) -> str:
@@ -206,12 +214,14 @@ def truncate_error(error: str) -> str:
 
 
 def fail_run(engine: Engine, run_id: int, error: str, results: Sequence[Result], *,
-             now: Callable[[], datetime], owner: str | None = None) -> None:
+             now: Callable[[], datetime], owner: str | None = None, after: AfterHook | None = None) -> None:
     """Mark the run failed with ``error`` and insert ``results``, in one transaction."""
     values = {"status": "failed", "finished_at": now(), "error": truncate_error(error)}
     with engine.begin() as conn:
         window = _close(conn, run_id, values, owner)
         insert_results(conn, run_id, results, window)
+        if after is not None:
+            after(conn, window)
 
 
 def list_runs(engine: Engine, monitor: str | None = None, *, limit: int = 100) -> list[RunRecord]:

@@ -56,7 +56,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_unknown_keys_at_every_level(write) -> None:
     path = write("""
         colour = "red"
-        [alerts]
+        [alertz]
         x = 1
         [store]
         url = "sqlite:///:memory:"
@@ -84,10 +84,10 @@ def test_unknown_keys_at_every_level(write) -> None:
         colour = "red"
     """)
     assert problems(path) == [
-        f"{path}:1: colour: unknown key (valid: daemon, monitors, profile, store, web)",
-        f"{path}:2: alerts: unknown section (valid: daemon, monitors, profile, store, web)",
+        f"{path}:1: colour: unknown key (valid: alerts, channels, daemon, monitors, profile, store, web, webhooks)",
+        f"{path}:2: alertz: unknown section (valid: alerts, channels, daemon, monitors, profile, store, web, webhooks)",
         f"{path}:6: store.pool: unknown key (valid: url)",
-        f"{path}:10: monitors[0].owner: unknown key (valid: current, delay, detectors, label_delay, labels, max_catchup, name, reference, schedule, schema, timezone, window)",
+        f"{path}:10: monitors[0].owner: unknown key (valid: alerts, current, delay, detectors, label_delay, labels, max_catchup, name, reference, retrain, schedule, schema, timezone, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, id, numeric, prediction, "
         "score, sensitive, target, task, timestamp)",
         f"{path}:17: monitors[0].current.pth: unknown key (valid: {FILE_KEYS})",

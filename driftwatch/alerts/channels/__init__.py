@@ -15,7 +15,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from ..message import Message
 
-__all__ = ["Channel", "Delivery"]
+__all__ = ["BUILTIN", "REGISTRY", "Channel", "Delivery", "EmailChannel", "LogChannel", "SlackChannel",
+           "WebhookChannel"]
 
 #: The attempt log keeps this much of what was sent.
 EXCERPT_CHARS = 1024
@@ -42,3 +43,15 @@ class Channel(Protocol):
     def send(self, message: Message) -> Delivery:
         """Deliver ``message`` once; raise ``DeliveryError`` on any failure."""
         ...
+
+
+from ...registry import Registry  # noqa: E402
+from .email import EmailChannel  # noqa: E402
+from .log import LogChannel  # noqa: E402
+from .slack import SlackChannel  # noqa: E402
+from .webhook import WebhookChannel  # noqa: E402
+
+#: The channels shipped here, by their ``type``; plugins add more under ``driftwatch.channels``.
+BUILTIN: dict[str, type] = {"email": EmailChannel, "log": LogChannel, "slack": SlackChannel,
+                            "webhook": WebhookChannel}
+REGISTRY: Registry[object] = Registry("driftwatch.channels", BUILTIN)

@@ -1,0 +1,200 @@
+"""Alert evaluation: inside a run's transaction, move each alert's state and queue what must be
+said — one message per channel (R5), webhook events for subscribers (R13) — in the outbox.
+
+Called by the store just before a run's results commit (``finish_run``/``fail_run`` take it as
+``after``), so the results, the alert states and the outbox rows land together or not at all.
+
+The rules, in order:
+
+* A failed run moves only the ``run_failed`` alert (R3); a succeeded one resolves it and moves
+  every figure's alert by its status (``state.step``).
+* While ``run_failed`` fires, a monitor's messages carry nothing else (inhibition, R4).
+* Silenced alerts keep their state but are left out of messages and events (R7).
+* Per channel: a message when something started firing or resolved, or when firing items are
+  unchanged and ``repeat_interval`` has passed since the group's last send (R6).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from ..model import Result, Window
+from ..store import alerts as store_alerts
+from ..store.outbox import enqueue
+from ..webhooks import message_id
+from .events import event_body
+from .message import Item, Message
+from .state import AlertKey, AlertState, Observation, Policy, observe, step
+
+if TYPE_CHECKING:
+    from ..config import MonitorSettings
+    from ..config.alerts import AlertsSettings
+
+__all__ = ["ENGINE_DETECTOR", "RUN_FAILED", "AlertContext", "Evaluation", "evaluate"]
+
+#: The alert a failed run fires: detector ``engine``, metric ``run_failed``, no feature.
+ENGINE_DETECTOR = "engine"
+RUN_FAILED = "run_failed"
+#: A failed run fires at once and resolves with the next good run, whatever the monitor's policy.
+_RUN_FAILED_POLICY = Policy(for_runs=1, keep_firing_runs=1)
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What evaluation needs beyond the monitor: ``[alerts]`` and the webhook subscriptions."""
+
+    settings: AlertsSettings
+    webhooks: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did, for the log line and the tests."""
+
+    changes: dict[str, str] = field(default_factory=dict)  # fingerprint -> new | resolved
+    messages: list[str] = field(default_factory=list)      # channels a message was queued for
+    events: list[str] = field(default_factory=list)        # "subscription:event.type"
+
+
+def _item(state: AlertState, change: str, summary: str = "") -> Item:
+    k = state.key
+    severity = state.severity if state.severity in ("warn", "alert", "error") else "alert"
+    return Item(detector=k.detector, feature=k.feature, metric=k.metric, severity=severity,  # type: ignore[arg-type]
+                change=change, value=state.value, threshold=state.threshold, p_value=state.p_value,  # type: ignore[arg-type]
+                fingerprint=k.fingerprint, starts_at=state.active_since,
+                ends_at=state.resolved_at if change == "resolved" else None, summary=summary)
+
+
+def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
+             results: Sequence[Result], error: str | None, now: datetime) -> Evaluation:
+    """Move ``monitor``'s alerts by this run and queue its notifications; see the module docstring.
+    ``error`` set means the run failed."""
+    policy = monitor.alerts
+    stored = store_alerts.load_states(conn, monitor.name)
+    done = Evaluation()
+    changed: dict[str, tuple[AlertState, str | None]] = {}
+
+    def move(key: AlertKey, obs: Observation, rule: Policy) -> None:
+        before = stored.get(key.fingerprint) or AlertState(key)
+        after, change = step(before, obs, rule, run_id=run_id, window_end=window.end, now=now)
+        changed[key.fingerprint] = (after, change)
+        if after.state != "ok" or before.state != "ok":
+            stored[key.fingerprint] = after
+
+    failed_key = AlertKey(monitor.name, ENGINE_DETECTOR, "", RUN_FAILED)
+    if error is not None:
+        move(failed_key, Observation("breach", "error"), _RUN_FAILED_POLICY)
+    else:
+        move(failed_key, Observation("clean"), _RUN_FAILED_POLICY)
+        rule = policy.state_policy
+        for r in results:
+            move(AlertKey(monitor.name, r.detector, r.feature, r.metric),
+                 observe(r.status, r.value, r.threshold, r.p_value, rule), rule)
+    store_alerts.save_states(conn, [state for fp, (state, _) in changed.items() if fp in stored], now)
+    done.changes = {fp: change for fp, (_, change) in changed.items() if change in ("new", "resolved")}
+
+    silences = [s for s in store_alerts.list_silences(conn, monitor=monitor.name, now=now, include_expired=False)
+                if s.state(now) == "active"]
+    inhibited = stored.get(failed_key.fingerprint, AlertState(failed_key)).state == "firing"
+    items: list[Item] = []
+    for fingerprint, state in stored.items():
+        change = done.changes.get(fingerprint) or ("still" if state.state == "firing" else None)
+        if change is None or any(s.matches(state.key) for s in silences):
+            continue
+        if inhibited and fingerprint != failed_key.fingerprint:
+            continue
+        items.append(_item(state, change, error or "" if fingerprint == failed_key.fingerprint else ""))
+    report_url = context.settings.report_url(run_id)
+    _queue_messages(conn, context, monitor, run_id, window, items, report_url, now, done)
+    _queue_events(conn, context, monitor, run_id, window, items, stored, changed, report_url, error, now, done)
+    return done
+
+
+def _reason(new: list[Item], still: list[Item], resolved: list[Item], repeat_due: bool) -> str | None:
+    if new:
+        return "new alerts added" if still else "first notification"
+    if resolved:
+        return "some alerts resolved" if still else "all alerts resolved"
+    if still and repeat_due:
+        return "repeat interval elapsed"
+    return None
+
+
+def _queue_messages(conn: Connection, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
+                    items: list[Item], report_url: str | None, now: datetime, done: Evaluation) -> None:
+    policy = monitor.alerts
+    deadline = context.settings.delivery_deadline
+    assert not isinstance(deadline, str) and not isinstance(policy.repeat_interval, str)
+    for channel in policy.channel_names():
+        mine = [i for i in items if channel in policy.channels_for(i.severity)
+                and (policy.send_resolved or i.change != "resolved")]
+        new = [i for i in mine if i.change == "new"]
+        still = [i for i in mine if i.change == "still"]
+        resolved = [i for i in mine if i.change == "resolved"]
+        queued, sent = store_alerts.notify_group(conn, monitor.name, channel)
+        last = max((t for t in (queued, sent) if t is not None), default=None)
+        reason = _reason(new, still, resolved, last is None or now - last >= policy.repeat_interval)
+        if reason is None:
+            continue
+        key = message_id(monitor.name, window.start, "message", extra=f"{channel}/{run_id}")
+        message = Message(monitor=monitor.name, run_id=run_id, window=window,
+                          status="firing" if new or still else "resolved", reason=reason,
+                          items=tuple(new + still + resolved), report_url=report_url, key=key, created_at=now)
+        if enqueue(conn, kind="message", target=channel, monitor=monitor.name, run_id=run_id, event_type=None,
+                   key=key, payload=json.dumps(message.to_json()), now=now, deadline=deadline):
+            store_alerts.mark_queued(conn, monitor.name, channel, now)
+            done.messages.append(channel)
+
+
+def _queue_events(conn: Connection, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
+                  items: list[Item], stored: Mapping[str, AlertState], changed: Mapping[str, tuple[AlertState, Any]],
+                  report_url: str | None, error: str | None, now: datetime, done: Evaluation) -> None:
+    if not context.webhooks:
+        return
+    shown = {i.fingerprint for i in items}  # silenced and inhibited alerts send no events either
+    firing = [i for i in items if i.change == "new" and i.detector != ENGINE_DETECTOR]
+    resolved = [i for i in items if i.change == "resolved" and i.detector != ENGINE_DETECTOR]
+    retrain: list[Item] = []
+    if monitor.retrain is not None and error is None:
+        for fingerprint, (state, _) in changed.items():
+            k = state.key
+            if fingerprint in shown and state.breaching_runs == monitor.retrain.for_runs \
+                    and monitor.retrain.matches(k.detector, k.metric):
+                retrain.append(_item(state, "new"))
+    events: dict[str, tuple[list[Item], str]] = {}
+    if error is not None and any(i.detector == ENGINE_DETECTOR for i in items):
+        failed = next(i for i in items if i.detector == ENGINE_DETECTOR)
+        events["run.failed"] = ([failed], error)
+    if firing:
+        events["alert.firing"] = (firing, "alerts started firing")
+    if resolved:
+        events["alert.resolved"] = (resolved, "alerts resolved")
+    if retrain:
+        met = ", ".join(sorted({i.label() for i in retrain}))
+        events["retrain.requested"] = (retrain, f"retrain policy met: {met}")
+    deadline = context.settings.delivery_deadline
+    assert not isinstance(deadline, str)
+    for name, subscription in context.webhooks.items():
+        for event_type, (chosen, reason) in events.items():
+            if not subscription.wants(event_type, monitor.name):
+                continue
+            msg_id = message_id(monitor.name, window.start, event_type)
+            ordered = sorted(chosen, key=lambda i: (-i.badness, i.label()))
+            body = event_body(event_type, msg_id, timestamp=now, monitor=monitor.name, window=window, run_id=run_id,
+                              results=[_as_result(i) for i in ordered], report_url=report_url, reason=reason)
+            if enqueue(conn, kind="event", target=name, monitor=monitor.name, run_id=run_id, event_type=event_type,
+                       key=msg_id, payload=body.decode("utf-8"), now=now, deadline=deadline):
+                done.events.append(f"{name}:{event_type}")
+
+
+def _as_result(item: Item) -> dict[str, Any]:
+    return {"detector": item.detector, "feature": item.feature, "metric": item.metric, "value": item.value,
+            "threshold": item.threshold, "p_value": item.p_value,
+            "status": "ok" if item.change == "resolved" else item.severity}
+
