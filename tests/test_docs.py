@@ -23,7 +23,7 @@ from driftwatch.cli import _parser
 from driftwatch.config import validate
 from driftwatch.config.alerts import AlertsSettings, RetrainPolicy, Route
 from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
-from driftwatch.config.daemon import DaemonSettings, WebSettings
+from driftwatch.config.daemon import DaemonSettings, MetricsSettings, WebSettings
 from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.demo import EXAMPLE_CONFIG
 from driftwatch.detectors import DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
@@ -63,6 +63,7 @@ CONFIG_KEYS: dict[str, list[str]] = {
     "monitors.labels": ["id_column"],
     "daemon": _fields(DaemonSettings),
     "web": _fields(WebSettings),
+    "metrics": _fields(MetricsSettings),
     "alerts": _fields(AlertsSettings),
     "alerts.routes": _fields(Route),
     "monitors.retrain": _fields(RetrainPolicy),

@@ -16,7 +16,7 @@ from ..schedule import Schedule
 from ..secrets import Secret
 from ..timeutil import parse_duration
 from .alerts import POLICY_KEYS, AlertPolicy, AlertsSettings, RetrainPolicy
-from .daemon import DaemonSettings, WebSettings
+from .daemon import DaemonSettings, MetricsSettings, WebSettings
 from .interpolate import interpolate
 from .overrides import apply_overrides
 from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
@@ -38,7 +38,8 @@ __all__ = ["SECTIONS", "build_settings", "resolve_sqlite_url"]
 
 #: The valid top-level names and what they hold.
 SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "daemon": "table", "web": "table",
-                             "alerts": "table", "channels": "table", "webhooks": "table", "monitors": "array"}
+                             "alerts": "table", "channels": "table", "webhooks": "table", "metrics": "table",
+                             "monitors": "array"}
 STORE_KEYS = ("url",)
 MONITOR_KEYS = ("name", "window", "schedule", "timezone", "delay", "max_catchup", "schema", "current", "reference",
                 "detectors", "labels", "label_delay", "alerts", "retrain")
@@ -422,15 +423,17 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
     profile = build(ProfileOptions, merged.get("profile", {}), "profile", problems)
     daemon = build(DaemonSettings, merged.get("daemon", {}), "daemon", problems)
     web = build(WebSettings, merged.get("web", {}), "web", problems)
+    metrics = build(MetricsSettings, merged.get("metrics", {}), "metrics", problems)
     monitors = builder.monitors(merged.get("monitors", []))
     policies: dict[str, AlertPolicy] = {"alerts.routes": builder.alerts.policy}
     policies.update({f"monitors[{i}].alerts.routes": m.alerts for i, m in enumerate(monitors)})
     builder.check_routes(policies, channels)
     builder.check_subscriptions(webhooks, monitors)
-    if problems or store is None or profile is None or daemon is None or web is None or alerts is None:
+    if problems or store is None or profile is None or daemon is None or web is None or alerts is None \
+            or metrics is None:
         return None
     return Settings(path=path, store=store, profile=profile, monitors=monitors, daemon=daemon, web=web,
-                    alerts=alerts, channels=channels, webhooks=webhooks)
+                    alerts=alerts, channels=channels, webhooks=webhooks, metrics=metrics)
 
 
 def cuts_windows(connector: object, *, templates: bool) -> bool:

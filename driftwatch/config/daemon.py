@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from ..secrets import Secret
 from ..timeutil import parse_duration
 
 
@@ -57,13 +58,46 @@ schedule do not queue behind each other; ``0s`` starts them all at once.
 
 @dataclass(frozen=True)
 class WebSettings:
-    """``[web]``: the address of the health endpoints (and, later, the pages and API)."""
+    """``[web]``: where the pages, the API, ``/metrics`` and the health endpoints listen.
+
+    ``auth_token`` (a secret, e.g. ``"${DRIFTWATCH_TOKEN}"``): when set, the API needs
+    ``Authorization: Bearer <token>`` and the pages a login; changing silences always needs it.
+    ``protect_metrics``: also require the token for ``/metrics`` (``/healthz``/``/readyz`` stay open).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
+    auth_token: Secret | None = field(default=None, repr=False)
+    protect_metrics: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.auth_token, str):
+            object.__setattr__(self, "auth_token", Secret(self.auth_token))
+        if self.auth_token is not None and not self.auth_token.reveal():
+            raise ValueError("auth_token: must not be empty (leave it out to turn authentication off)")
+        if not isinstance(self.protect_metrics, bool):
+            raise ValueError(f"protect_metrics: must be true or false, got {self.protect_metrics!r}")
         if not isinstance(self.host, str) or not self.host:
             raise ValueError(f"host: must be a host name or address, got {self.host!r}")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValueError(f"port: must be an integer in 0..65535, got {self.port!r}")
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``[metrics]``: what ``/metrics`` exposes beyond the bounded default series (R31).
+
+    ``per_feature``: also a ``driftwatch_drift_score{monitor,feature,metric}`` gauge per drifted
+    figure, capped at ``feature_series_limit`` series (the worst kept), so a wide table cannot
+    blow up the scrape.
+    """
+
+    per_feature: bool = False
+    feature_series_limit: int = 1000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.per_feature, bool):
+            raise ValueError(f"per_feature: must be true or false, got {self.per_feature!r}")
+        limit = self.feature_series_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"feature_series_limit: must be an integer >= 1, got {limit!r}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..schedule import Schedule
 from .alerts import AlertPolicy, AlertsSettings, RetrainPolicy
-from .daemon import DaemonSettings, WebSettings
+from .daemon import DaemonSettings, MetricsSettings, WebSettings
 
 if TYPE_CHECKING:
     from ..connectors import Connector
@@ -95,6 +95,7 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     web: WebSettings = field(default_factory=WebSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     #: ``[channels.NAME]``: built channels (``driftwatch.alerts.channels``) by name.
     channels: Mapping[str, object] = field(default_factory=dict)
     #: ``[webhooks.NAME]``: retrain/alert webhook subscriptions by name.

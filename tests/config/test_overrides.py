@@ -58,7 +58,7 @@ def test_unknown_sections_and_keys_from_environment(write) -> None:
         "DRIFTWATCH_TEST_POSTGRES_URL": "postgresql://elsewhere",   # not an override: no "__"
         "DRIFTWATCH_CONFIG": "other.toml",
     }) == [
-        f"{path}: DRIFTWATCH_ALERTZ__URL: unknown section 'alertz' (valid: alerts, channels, daemon, monitors, profile, store, web, webhooks)",
+        f"{path}: DRIFTWATCH_ALERTZ__URL: unknown section 'alertz' (valid: alerts, channels, daemon, metrics, monitors, profile, store, web, webhooks)",
         f"{path}: DRIFTWATCH_MONITORS__NAME: [[monitors]] is an array of tables and cannot be set from the environment",
         f"{path}: DRIFTWATCH_STORE__: expected DRIFTWATCH_<SECTION>__<KEY>",
         f"{path}: profile.binz: unknown key (valid: bins, max_categories, max_sample) "
