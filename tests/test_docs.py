@@ -89,9 +89,11 @@ def _readme_code_words() -> set[str]:
 
 
 def _in_example(key: str) -> bool:
-    """``key = ...`` (possibly commented out) or a ``[table.key...]`` header in the example."""
+    """``key = ...`` or a ``[table.key...]`` header in the example, either possibly commented out
+    (the optional channels and webhooks are shown commented, since they need accounts)."""
     assignment = re.search(rf"(?<![\w.]){re.escape(key)}\s*=", EXAMPLE_TEXT)
-    header = re.search(rf"^\s*\[\[?(?:[\w.]+\.)?{re.escape(key)}(?:\.[\w.]+)?\]\]?", EXAMPLE_TEXT, re.MULTILINE)
+    header = re.search(rf"^\s*(?:#\s*)?\[\[?(?:[\w.-]+\.)?{re.escape(key)}(?:\.[\w.-]+)?\]\]?", EXAMPLE_TEXT,
+                       re.MULTILINE)
     return bool(assignment or header)
 
 
