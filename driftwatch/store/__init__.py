@@ -197,8 +197,9 @@ class Store:
     # -- retention ---------------------------------------------------------------------------
 
     def delete_older_than(self, cutoff: datetime, *, batch: int = _retention.DEFAULT_BATCH) -> dict[str, int]:
-        """Delete results and runs whose window ended before ``cutoff``, and reference profiles
-        created before it, ``batch`` rows per transaction (R36); the rows deleted per table.
+        """Delete results and runs whose window ended before ``cutoff``, reference profiles
+        created before it and outbox rows delivered before it, ``batch`` rows per transaction
+        (R36); the rows deleted per table.
 
         A run still running under a live lease is kept. See ``driftwatch.store.retention``.
         """

@@ -9,10 +9,12 @@ and an interrupted clean-up simply continues next time. Order matters:
 2. ``runs`` whose ``window_end`` is before the cutoff, except a run still ``running`` under a
    live lease (its worker is on it: a backfill of old windows);
 3. ``reference_profiles`` created before the cutoff (a profile still in use is rebuilt and
-   stored again on the next run that needs it).
+   stored again on the next run that needs it);
+4. ``outbox`` rows delivered before the cutoff, with their attempt log (``ON DELETE CASCADE``).
+   Pending and dead rows stay: an operator may still need to see or retry them.
 
 Results go before their runs, so the ``ON DELETE CASCADE`` of ``results.run_id`` is only a
-safety net. Outbox rows (delivered ones) join here when the outbox table exists.
+safety net.
 
 >>> from datetime import datetime, timezone
 >>> from driftwatch.model import Window
@@ -23,7 +25,7 @@ safety net. Outbox rows (delivered ones) join here when the outbox table exists.
 ...     store.skip_run("churn", old, owner="doc", reason="beyond max_catchup")
 ...     store.delete_older_than(datetime(2026, 1, 1, tzinfo=timezone.utc))
 1
-{'results': 0, 'runs': 1, 'reference_profiles': 0}
+{'results': 0, 'runs': 1, 'reference_profiles': 0, 'outbox': 0}
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Engine, Table, delete, or_, select
 
+from .alert_tables import outbox
 from .runs import check_moment
 from .tables import reference_profiles, results, runs
 
@@ -56,7 +59,8 @@ def _delete_in_batches(engine: Engine, table: Table, key: Column[Any], condition
 
 def delete_older_than(engine: Engine, cutoff: datetime, *, batch: int = DEFAULT_BATCH,
                       now: Callable[[], datetime]) -> dict[str, int]:
-    """Delete results, runs and reference profiles older than ``cutoff``; rows deleted per table."""
+    """Delete results, runs, reference profiles and delivered outbox rows older than ``cutoff``;
+    rows deleted per table."""
     check_moment("cutoff", cutoff)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise ValueError(f"batch: must be a positive integer, got {batch!r}")
@@ -70,5 +74,7 @@ def delete_older_than(engine: Engine, cutoff: datetime, *, batch: int = DEFAULT_
         "runs": _delete_in_batches(engine, runs, runs.c.id, old_runs, batch),
         "reference_profiles": _delete_in_batches(engine, reference_profiles, reference_profiles.c.key,
                                                  reference_profiles.c.created_at < cutoff, batch),
+        "outbox": _delete_in_batches(engine, outbox, outbox.c.id,
+                                     (outbox.c.state == "delivered") & (outbox.c.delivered_at < cutoff), batch),
     }
     return counts

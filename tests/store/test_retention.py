@@ -83,13 +83,14 @@ def test_deletes_exactly_the_old_rows_in_small_batches(clocked: Store, clock, ma
         counts = clocked.delete_older_than(CUTOFF, batch=3)
 
     # The failed run's window [05-31, 06-01) ended at the cutoff, i.e. not before it: kept.
-    assert counts == {"results": 7, "runs": 3, "reference_profiles": 2}
+    assert counts == {"results": 7, "runs": 3, "reference_profiles": 2, "outbox": 0}
     assert seen["deleted"] == [
         ("results", 3), ("results", 3), ("results", 1),  # by window_end, three batches
         ("results", 0),                                   # leftovers of old runs: none
         ("runs", 3),                                      # 3 old runs: one full batch ... then
         ("runs", 0),                                      # ... a check that nothing is left
         ("reference_profiles", 2),
+        ("outbox", 0),                                    # no delivered notifications here
     ]
     assert len(seen["commits"]) == len(seen["deleted"])  # one transaction per batch
     kept = {r.id for r in clocked.runs(limit=1000)}
@@ -100,16 +101,17 @@ def test_deletes_exactly_the_old_rows_in_small_batches(clocked: Store, clock, ma
         assert set(conn.execute(select(reference_profiles.c.key)).scalars()) == {_key("new")}
     # Nothing old is left: a second pass deletes nothing, one cheap statement per kind.
     with _deletes(clocked) as seen:
-        assert clocked.delete_older_than(CUTOFF, batch=3) == {"results": 0, "runs": 0, "reference_profiles": 0}
-    assert [count for _, count in seen["deleted"]] == [0, 0, 0, 0]
+        assert clocked.delete_older_than(CUTOFF, batch=3) == {"results": 0, "runs": 0, "reference_profiles": 0,
+                                                              "outbox": 0}
+    assert [count for _, count in seen["deleted"]] == [0, 0, 0, 0, 0]
 
 
 def test_default_batch_deletes_in_one_statement_per_kind(clocked: Store, make_result) -> None:
     old = _day(2026, 1, 1)
     _finished(clocked, old, _feature_results(old, make_result, 4))
     with _deletes(clocked) as seen:
-        assert clocked.delete_older_than(CUTOFF) == {"results": 4, "runs": 1, "reference_profiles": 0}
-    assert seen["deleted"] == [("results", 4), ("results", 0), ("runs", 1), ("reference_profiles", 0)]
+        assert clocked.delete_older_than(CUTOFF) == {"results": 4, "runs": 1, "reference_profiles": 0, "outbox": 0}
+    assert seen["deleted"] == [("results", 4), ("results", 0), ("runs", 1), ("reference_profiles", 0), ("outbox", 0)]
 
 
 def test_results_of_an_old_run_go_with_it(clocked: Store, make_result) -> None:
@@ -118,11 +120,35 @@ def test_results_of_an_old_run_go_with_it(clocked: Store, make_result) -> None:
     run_id = _finished(clocked, old, [make_result(new, feature="odd")])
     assert [r.window_end for r in clocked.results(run_id=run_id)] == [new.end]
     with _deletes(clocked) as seen:
-        assert clocked.delete_older_than(CUTOFF, batch=10) == {"results": 1, "runs": 1, "reference_profiles": 0}
+        assert clocked.delete_older_than(CUTOFF, batch=10) == {"results": 1, "runs": 1, "reference_profiles": 0,
+                                                               "outbox": 0}
     assert ("results", 1) in seen["deleted"]
     assert clocked.run(run_id) is None
     with clocked.engine.connect() as conn:
         assert conn.execute(select(results_table.c.id)).first() is None
+
+
+def test_r36_delivered_outbox_rows_go_with_their_attempts_pending_and_dead_ones_stay(clocked: Store) -> None:
+    from driftwatch.store import outbox as ob
+
+    old = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    states = {"delivered-old": old, "delivered-new": datetime(2026, 11, 1, tzinfo=timezone.utc),
+              "pending": old, "dead": old}
+    for name, moment in states.items():
+        with clocked.engine.begin() as conn:
+            assert ob.enqueue(conn, kind="message", target=name, monitor="churn", run_id=None, event_type=None,
+                              key="k", payload="{}", now=moment, deadline=timedelta(hours=24))
+        if name == "pending":
+            continue
+        (row,) = ob.claim(clocked.engine, owner="t", now=moment, lease=LEASE, skip_targets=set(states) - {name})
+        outcome = "delivered" if name.startswith("delivered") else "dead"
+        assert ob.finish_attempt(clocked.engine, row, owner="t", next_attempt_at=None, attempt=ob.Attempt(
+            attempt=1, at=moment, outcome=outcome, status="200", error=None, latency_ms=1.0, request="{}"))
+    assert clocked.delete_older_than(CUTOFF)["outbox"] == 1
+    assert sorted(r.target for r in ob.list_outbox(clocked.engine)) == ["dead", "delivered-new", "pending"]
+    from driftwatch.store.alert_tables import outbox_attempts
+    with clocked.engine.connect() as conn:  # the deleted row's attempt went with it (ON DELETE CASCADE)
+        assert len(conn.execute(select(outbox_attempts.c.id)).all()) == 2
 
 
 def test_a_run_held_under_a_live_lease_is_kept(clocked: Store, clock) -> None:
