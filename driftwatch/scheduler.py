@@ -200,8 +200,10 @@ class Daemon:
         self.runner = Runner(self.store, self.settings, clock=clock)
         self.events: Counter[str] = Counter()
         self.web = web
+        # Outbox rows are leased like runs: a killed process's rows are sent again after daemon.lease.
         self.dispatcher = Dispatcher(self.store, self.settings.channels, self.settings.webhooks,
-                                     owner=self.runner.owner, clock=clock) if dispatcher else None
+                                     owner=self.runner.owner, clock=clock, lease=self.runner.lease) \
+            if dispatcher else None
         self.host = host or self.settings.web.host
         self.port = port if port is not None else self.settings.web.port
         self.stopped = threading.Event()
