@@ -21,7 +21,6 @@ WebhookChannel(url=***, secret=None, format='alertmanager', timeout=15.0, receiv
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +31,7 @@ from ... import webhooks
 from ...secrets import Secret
 from ..events import EVENT_TYPES, MAX_BYTES, encode, event_from_message, fit, rfc3339
 from ..message import Item, Message
+from ..state import AlertKey
 from . import Delivery
 from .http import post
 
@@ -95,11 +95,8 @@ def _event_time(message: Message) -> datetime:
 
 
 def _fingerprint(monitor: str, item: Item) -> str:
-    if item.fingerprint:
-        return item.fingerprint
-    canonical = json.dumps([monitor, item.detector, item.feature, item.metric], ensure_ascii=False,
-                           separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    """The alert's R1 fingerprint: carried by the item, or computed the same way."""
+    return item.fingerprint or AlertKey(monitor, item.detector, item.feature, item.metric).fingerprint
 
 
 def _text(value: float | None) -> str:
