@@ -109,18 +109,23 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
             continue
         if inhibited and fingerprint != failed_key.fingerprint:
             continue
-        items.append(_item(state, change, error or "" if fingerprint == failed_key.fingerprint else ""))
+        summary = (error or "") if fingerprint == failed_key.fingerprint else ""
+        items.append(_item(state, change, summary))
     report_url = context.settings.report_url(run_id)
     _queue_messages(conn, context, monitor, run_id, window, items, report_url, now, done)
     _queue_events(conn, context, monitor, run_id, window, items, stored, changed, report_url, error, now, done)
     return done
 
 
-def _reason(new: list[Item], still: list[Item], resolved: list[Item], repeat_due: bool) -> str | None:
+def _reason(new: list[Item], still: list[Item], resolved: list[Item], last: datetime | None,
+            repeat_due: bool) -> str | None:
+    """Why the group gets a message now (R6), or None: nothing to say."""
     if new:
         return "new alerts added" if still else "first notification"
     if resolved:
         return "some alerts resolved" if still else "all alerts resolved"
+    if still and last is None:  # firing, but this channel never heard of it (a route added since)
+        return "first notification"
     if still and repeat_due:
         return "repeat interval elapsed"
     return None
@@ -139,7 +144,7 @@ def _queue_messages(conn: Connection, context: AlertContext, monitor: MonitorSet
         resolved = [i for i in mine if i.change == "resolved"]
         queued, sent = store_alerts.notify_group(conn, monitor.name, channel)
         last = max((t for t in (queued, sent) if t is not None), default=None)
-        reason = _reason(new, still, resolved, last is None or now - last >= policy.repeat_interval)
+        reason = _reason(new, still, resolved, last, last is not None and now - last >= policy.repeat_interval)
         if reason is None:
             continue
         key = message_id(monitor.name, window.start, "message", extra=f"{channel}/{run_id}")
