@@ -1,18 +1,211 @@
-"""The server-rendered pages: ``/``, ``/monitors/{name}``, ``/runs/{id}`` (filled in by the pages work)."""
+"""The server-rendered pages: ``/`` (every monitor), ``/monitors/{name}`` and ``/runs/{id}``.
+
+They read the store through ``driftwatch.store.reports`` (a few indexed statements per page) and
+draw their charts on the server (``charts``, ``charts_dist``), so a page is complete HTML that
+works offline and with JavaScript off; ``static/table.js`` only adds sorting and filtering of the
+report table. Jinja2 autoescapes everything: a feature called ``<script>alert(1)</script>`` is
+shown as text, and the Content-Security-Policy sent with each page forbids inline scripts as a
+second line of defence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from .. import __version__
+from ..model import SEVERITY
+from ..store import reports
+from ..store.alerts import firing_states, list_silences
+from .charts import Point, fmt_value, sparkline, timeseries
+from .report import RunReport, build_report
 
 if TYPE_CHECKING:
-    from ..config import Settings
-    from ..store import Store
+    from ..config import MonitorSettings, Settings
+    from ..store import RunRecord, Store
+
+__all__ = ["ago", "environment", "is_stale", "router", "when"]
+
+#: Pages load nothing from elsewhere and run no inline script: say so to the browser.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+RUNS_PER_PAGE = 50
+
+
+def when(moment: datetime | None) -> str:
+    """A UTC timestamp to the minute (seconds when not on a minute)."""
+    if moment is None:
+        return "–"
+    return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """How long before ``now`` (``3 h ago``), or ``in 2 d`` for the future."""
+    if moment is None:
+        return ""
+    seconds = (now - moment).total_seconds()
+    size = abs(seconds)
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if size >= length:
+            text = f"{int(size // length)} {unit}"
+            break
+    else:
+        text = f"{int(size)} s"
+    return f"{text} ago" if seconds >= 0 else f"in {text}"
+
+
+def environment() -> Environment:
+    """The template environment: autoescape on for every template, undefined names are errors."""
+    env = Environment(loader=PackageLoader("driftwatch.web", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = fmt_value
+    env.filters["when"] = when
+    env.filters["q"] = lambda value: quote(str(value), safe="")
+    env.globals["version"] = __version__
+    return env
+
+
+@dataclass
+class MonitorLine:
+    """One row of the overview."""
+
+    name: str
+    configured: bool
+    last_run: RunRecord | None = None
+    firing: int = 0
+    stale: bool = False
+    stale_since: datetime | None = None
+    spark: Any = None
+    latest_share: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.last_run is not None and self.last_run.status == "failed"
+
+    @property
+    def flags(self) -> list[str]:
+        return [flag for flag, on in (("failed", self.failed), ("stale", self.stale)) if on]
+
+
+@dataclass
+class Series:
+    """One chart of the monitor page."""
+
+    detector: str
+    metric: str
+    chart: Any
+    latest: reports.DataPoint
+    alerts: int = 0
+    statuses: list[str] = field(default_factory=list)
+
+
+def is_stale(monitor: MonitorSettings, last_success: RunRecord | None, now: datetime) -> tuple[bool, datetime | None]:
+    """Whether no window newer than two schedule periods (plus the schedule's delay) has
+    succeeded; and since when the monitor has been overdue."""
+    if last_success is None:
+        return True, None
+    overdue_at = last_success.window_end + monitor.schedule.delay + 2 * monitor.schedule.period
+    return now > overdue_at, overdue_at
 
 
 def router(store: Store, settings: Settings | None, *, clock: Callable[[], datetime]) -> APIRouter:
-    """The pages' routes over ``store``; the app mounts them behind the page login."""
-    return APIRouter()
+    """The pages' routes over ``store``; the app mounts them behind the page login.
+
+    ``settings`` adds configured monitors that have not run yet and lets the overview tell stale
+    monitors (their schedule says a run is overdue); ``clock`` is "now" for staleness, silences
+    and the "3 h ago" texts.
+    """
+    env = environment()
+    api = APIRouter()
+    configured = {m.name: m for m in settings.monitors} if settings is not None else {}
+
+    def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("title", "driftwatch")
+        html = env.get_template(template).render(root=request.scope.get("root_path", ""), **context)
+        return HTMLResponse(html, status_code=status_code, headers=HEADERS)
+
+    def not_found(request: Request, what: str) -> HTMLResponse:
+        return page(request, "not_found.html", 404, title="not found", what=what)
+
+    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request) -> HTMLResponse:
+        now = clock()
+        with store.engine.connect() as conn:
+            stored = reports.monitor_overview(conn)
+            firing = reports.firing_counts(conn)
+        lines = []
+        for name in list(configured) + sorted(set(stored) - set(configured)):
+            row = stored.get(name)
+            line = MonitorLine(name, name in configured, row.last_run if row else None, firing.get(name, 0))
+            if row is not None and name in configured:
+                line.stale, line.stale_since = is_stale(configured[name], row.last_success, now)
+            points = row.drift_share if row else []
+            line.spark = sparkline([p.value for p in points], lo=0, hi=1,
+                                   alerts=[p.status in ("alert", "warn") for p in points],
+                                   title=f"{name}: data-set drift share, last {len(points)} windows")
+            line.latest_share = points[-1].value if points else None
+            lines.append(line)
+        counts = {"failed": sum(line.failed for line in lines), "stale": sum(line.stale for line in lines),
+                  "firing": sum(1 for line in lines if line.firing)}
+        return page(request, "index.html", lines=lines, counts=counts, now=now, ago=ago,
+                    spark_windows=reports.SPARK_WINDOWS)
+
+    @api.get("/monitors/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def monitor(request: Request, name: str, before_id: str | None = None) -> HTMLResponse:
+        now = clock()
+        cursor: int | None = None
+        if before_id is not None:
+            if not before_id.isdigit():
+                return page(request, "not_found.html", 400, title="bad request",
+                            what=f"before_id must be a run id, got {before_id!r}")
+            cursor = int(before_id)
+        with store.engine.connect() as conn:
+            latest = reports.latest_run(conn, name)
+            if latest is None and name not in configured:
+                return not_found(request, f"monitor {name!r}")
+            runs, next_id = reports.run_page(conn, name, before_id=cursor, limit=RUNS_PER_PAGE)
+            series = reports.dataset_series(conn, name) if cursor is None else {}
+            dead = reports.dead_outbox(conn, name)
+            success = reports.last_success(conn, name) if latest is not None else None
+        stale = is_stale(configured[name], success, now) if name in configured and latest is not None else None
+        charts, empty = [], []
+        for (detector, metric), points in series.items():
+            marked = [p for p in points if p.status in ("alert", "warn", "error")]
+            if all(p.value is None for p in points) and not marked:
+                empty.append(f"{detector} · {metric}")
+                continue
+            chart = timeseries([Point(p.window_end, p.value, p.threshold, p.status) for p in points],
+                               title=f"{name}: {detector} {metric} over {len(points)} windows")
+            charts.append(Series(detector, metric, chart, points[-1], len(marked)))
+        charts.sort(key=lambda s: (-SEVERITY.get(s.latest.status, 0), s.detector, s.metric))
+        silences = list_silences(store.engine, monitor=name, now=now, include_expired=False)
+        return page(request, "monitor.html", title=f"{name} · driftwatch", name=name, latest=latest,
+                    configured=name in configured, runs=runs, next_id=next_id, paged=cursor is not None,
+                    charts=charts, empty=empty, firing=firing_states(store.engine, name), silences=silences,
+                    dead=dead, now=now, ago=ago, stale=stale)
+
+    @api.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run(request: Request, run_id: str) -> HTMLResponse:
+        if not run_id.isdigit() or len(run_id) > 18:
+            return not_found(request, f"run {run_id!r}")
+        record = store.run(int(run_id))
+        if record is None:
+            return not_found(request, f"run {run_id}")
+        with store.engine.connect() as conn:
+            report: RunReport = build_report(record, reports.run_results(conn, record.id))
+        return page(request, "run.html", title=f"run {record.id} · {record.monitor} · driftwatch",
+                    run=record, report=report, now=clock(), ago=ago, severity=SEVERITY)
+
+    return api
+

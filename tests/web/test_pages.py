@@ -1,0 +1,422 @@
+"""The pages over a store filled by real runs: a config and CSV files in ``tmp_path``, run through
+``engine.run_monitor`` with alert evaluation, then read back through FastAPI's ``TestClient``.
+
+The ``shop`` monitor drifts in its last two windows and has a column called
+``<script>alert(1)</script>`` and a category ``<b>bold</b>``; ``broken`` reads a file that does not
+exist, so each of its runs fails with an error naming an ``<i>``-tagged path; ``busy`` is a store-only
+monitor with 120 runs for the run list's pages. ``test_browser.py`` reuses ``site``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from html import unescape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import update
+
+from driftwatch.alerts.evaluate import AlertContext
+from driftwatch.config import Settings, load
+from driftwatch.engine import run_monitor
+from driftwatch.model import Result, Window
+from driftwatch.store import Store
+from driftwatch.store.alert_tables import outbox
+from driftwatch.store.alerts import add_silence
+from driftwatch.web import pages
+
+with warnings.catch_warnings():
+    # starlette asks for ``httpx2`` and warns when its test client falls back to ``httpx``.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+    from fastapi.testclient import TestClient
+
+UTC = timezone.utc
+XSS = "<script>alert(1)</script>"
+BOLD = "<b>bold</b>"
+START = datetime(2026, 3, 1, tzinfo=UTC)
+DAYS = 8
+#: One hour after the last window of ``shop`` ended: fresh.
+NOW = START + timedelta(days=DAYS, hours=1)
+STATIC = Path(pages.__file__).parent / "static"
+
+CONFIG = """
+[store]
+url = "sqlite:///dw.db"
+
+[alerts]
+channels = ["log"]
+base_url = "http://127.0.0.1:8080"
+
+[channels.log]
+type = "log"
+
+[[monitors]]
+name = "shop"
+window = "1d"
+
+[monitors.schema]
+numeric = ["amount", "<script>alert(1)</script>"]
+categorical = ["country"]
+target = "label"
+prediction = "pred"
+score = "score"
+sensitive = ["group"]
+
+[monitors.current]
+type = "file"
+path = "data/cur/{start:%Y-%m-%d}.csv"
+
+[monitors.reference]
+type = "file"
+path = "data/ref.csv"
+
+[[monitors.detectors]]
+type = "drift"
+
+[[monitors.detectors]]
+type = "quality"
+
+[[monitors.detectors]]
+type = "performance"
+
+[[monitors.detectors]]
+type = "fairness"
+min_group_size = 20
+
+[[monitors]]
+name = "broken"
+window = "1d"
+
+[monitors.current]
+type = "file"
+path = "data/<i>gone</i>/{start:%Y-%m-%d}.csv"
+
+[monitors.reference]
+type = "file"
+path = "data/ref.csv"
+
+[[monitors.detectors]]
+type = "drift"
+"""
+
+
+def frame(rng: np.random.Generator, n: int, *, shift: float = 0.0) -> pd.DataFrame:
+    """Rows of the shop's data; ``shift`` moves the numbers and the countries (drift)."""
+    countries = np.array(["de", "fr", "it", BOLD])
+    weights = [0.5, 0.3, 0.15, 0.05] if shift == 0 else [0.2, 0.2, 0.2, 0.4]
+    score = rng.uniform(0, 1, n)
+    return pd.DataFrame({
+        "amount": rng.normal(10 + shift, 2, n),
+        XSS: rng.normal(0, 1, n) + shift,
+        "country": rng.choice(countries, n, p=weights),
+        "group": rng.choice(["a", "b"], n),
+        "score": score,
+        "pred": (score > 0.5).astype(int),
+        "label": (rng.uniform(0, 1, n) < score).astype(int),
+    })
+
+
+@dataclass
+class Site:
+    """A store filled by real runs, the settings that made it, and the app over both."""
+
+    folder: Path
+    settings: Settings
+    store: Store
+    app: FastAPI
+    shop_runs: list[int]
+    broken_runs: list[int]
+
+
+def make_app(store: Store, settings: Settings | None, now: datetime) -> FastAPI:
+    """The pages as the web app serves them: the router plus ``/static``."""
+    app = FastAPI()
+    app.include_router(pages.router(store, settings, clock=lambda: now))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def build_site(folder: Path) -> Site:
+    rng = np.random.default_rng(7)
+    (folder / "data" / "cur").mkdir(parents=True)
+    frame(rng, 400).to_csv(folder / "data" / "ref.csv", index=False)
+    for day in range(DAYS):
+        shifted = 3.0 if day >= DAYS - 2 else 0.0
+        frame(rng, 200, shift=shifted).to_csv(
+            folder / "data" / "cur" / f"{(START + timedelta(days=day)):%Y-%m-%d}.csv", index=False)
+    (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
+    settings = load(folder / "config.toml")
+    store = Store(settings.store.url.reveal())
+    store.create_all()
+    alerts = AlertContext(settings.alerts, settings.webhooks)
+    shop_runs, broken_runs = [], []
+    for day in range(DAYS):
+        window = Window(START + timedelta(days=day), START + timedelta(days=day + 1))
+        for monitor, ids in zip(settings.monitors, (shop_runs, broken_runs)):
+            outcome = run_monitor(monitor, window, store=store, options=settings.profile, alerts=alerts,
+                                  now=window.end + timedelta(hours=1))
+            assert outcome.run_id is not None
+            ids.append(outcome.run_id)
+    # A store-only monitor with many runs, for the pages of the run list.
+    for i in range(120):
+        window = Window(START + timedelta(hours=i), START + timedelta(hours=i + 1))
+        run_id = store.start_run("busy", window, owner="test")
+        assert run_id is not None
+        store.finish_run(run_id, [Result("busy", run_id, window.start, window.end, "drift", "", "drift_share",
+                                         (i % 10) / 10, None, 0.5, "alert" if i % 10 >= 5 else "ok", {})],
+                         rows_reference=10, rows_current=10)
+    add_silence(store.engine, monitor="shop", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(days=1),
+                created_by="ops", comment=f"deploy {XSS}", now=NOW, feature="amount")
+    add_silence(store.engine, monitor="shop", starts_at=NOW + timedelta(days=1), ends_at=NOW + timedelta(days=2),
+                created_by="ops", comment="maintenance window", now=NOW)
+    add_silence(store.engine, monitor="shop", starts_at=NOW - timedelta(days=3), ends_at=NOW - timedelta(days=2),
+                created_by="ops", comment="long over", now=NOW)
+    with store.engine.begin() as conn:
+        first = conn.execute(outbox.select().where(outbox.c.monitor == "shop").order_by(outbox.c.id)).first()
+        assert first is not None, "alert evaluation queued no message"
+        conn.execute(update(outbox).where(outbox.c.id == first.id).values(
+            state="dead", last_status="HTTP 500", last_error=f"receiver said {XSS}"))
+    return Site(folder, settings, store, make_app(store, settings, NOW), shop_runs, broken_runs)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    built = build_site(tmp_path_factory.mktemp("site"))
+    yield built
+    built.store.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(site: Site) -> Iterator[TestClient]:
+    with TestClient(site.app) as test_client:
+        yield test_client
+
+
+def text_of(html: str) -> str:
+    """The page's visible text, tags dropped and entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def rows(html: str, table_class: str) -> list[str]:
+    """The ``<tr>`` elements of the first table with ``table_class``."""
+    table = re.search(rf'<table[^>]*class="[^"]*\b{table_class}\b[^"]*"[^>]*>(.*?)</table>', html, re.S)
+    assert table is not None, f"no table.{table_class}"
+    return re.findall(r"<tr\b.*?</tr>", table.group(1), re.S)[1:]
+
+
+def assert_escaped(html: str) -> None:
+    """No markup from the data reached the page as markup."""
+    assert "<script>alert" not in html
+    assert "<b>bold" not in html and "<i>gone" not in html
+    assert "<script" not in html.replace('<script src="/static/table.js" defer></script>', "")
+
+
+# -- overview -------------------------------------------------------------------------------
+
+
+def test_overview_lists_configured_and_stored_monitors(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    names = re.findall(r'<a href="/monitors/([^"]+)">', page.text)
+    assert names == ["shop", "broken", "busy"]  # configured in config order, then store-only
+    assert "not in config" in text_of(rows(page.text, "monitors")[2])
+
+
+def test_overview_marks_failed_and_shows_firing_and_sparklines(client: TestClient, site: Site) -> None:
+    page = client.get("/")
+    shop, broken, busy = rows(page.text, "monitors")
+    assert 'class="monitor"' in shop and "stale" not in shop
+    assert f'href="/runs/{site.shop_runs[-1]}"' in shop
+    firing = re.search(r'data-label="Firing" class="num"><strong class="flag firing">(\d+)<', shop)
+    assert firing is not None and int(firing.group(1)) >= 1
+    # broken: every run failed, so it is failed and (having never succeeded) stale, in words
+    assert 'class="monitor failed stale"' in broken
+    assert ">failed<" in broken and ">stale<" in broken
+    # one sparkline per monitor; shop's has a point per window, busy's the last 30
+    assert page.text.count('<svg class="chart spark"') == 2 and 'class="chart spark empty"' in broken
+    path = re.search(r'<path class="series" d="([^"]+)"', busy)
+    assert path is not None and len(re.findall(r"[ML]", path.group(1))) == 30
+    assert "last 30 windows" in text_of(busy)
+    summary = text_of(page.text.split("</p>")[0])
+    assert "1 failed" in summary and "1 stale" in summary
+
+
+def test_overview_stale_after_two_periods(site: Site) -> None:
+    later = make_app(site.store, site.settings, NOW + timedelta(days=2))
+    with TestClient(later) as c:
+        shop = rows(c.get("/").text, "monitors")[0]
+    assert 'class="monitor stale"' in shop and ">stale<" in shop
+    # exactly two periods after the last successful window: not stale yet
+    edge = make_app(site.store, site.settings, START + timedelta(days=DAYS + 2))
+    with TestClient(edge) as c:
+        assert "stale" not in rows(c.get("/").text, "monitors")[0]
+
+
+def test_overview_without_settings_shows_store_monitors(site: Site) -> None:
+    with TestClient(make_app(site.store, None, NOW)) as c:
+        page = c.get("/").text
+    assert re.findall(r'<a href="/monitors/([^"]+)">', page) == ["broken", "busy", "shop"]
+    assert ">stale<" not in page  # no schedules known: nothing is called stale
+
+
+def test_overview_of_an_empty_store(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
+    store.create_all()
+    with TestClient(make_app(store, None, NOW)) as c:
+        page = c.get("/")
+    store.dispose()
+    assert page.status_code == 200 and "No monitors yet" in page.text
+
+
+# -- monitor page ---------------------------------------------------------------------------
+
+
+def test_monitor_page_charts_alerts_silences_dead_rows(client: TestClient, site: Site) -> None:
+    page = client.get("/monitors/shop")
+    assert page.status_code == 200
+    html = page.text
+    charts = re.findall(r'<svg class="chart series".*?</svg>', html, re.S)
+    assert len(charts) >= 5  # drift_share, row_count, performance figures
+    drift = next(c for c in charts if "drift drift_share" in c)
+    assert drift.count('class="series"') == 1 and drift.count('class="threshold"') == 1
+    assert drift.count('class="point alert"') == 2  # the two drifted windows
+    assert "Firing alerts" in html and "demographic_parity" in html or "psi" in html or "ks" in html
+    silences = rows(html, "stack")  # first stack table after the charts is firing alerts
+    assert silences
+    assert ">active<" in html and ">pending<" in html and "long over" not in html
+    assert "deploy &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "receiver said &lt;script&gt;" in html and "Undelivered notifications" in html
+    assert_escaped(html)
+    run_rows = rows(html, "runs")
+    assert len(run_rows) == DAYS
+    assert f'href="/runs/{site.shop_runs[-1]}"' in run_rows[0]  # newest window first
+
+
+def test_monitor_page_failed_runs_show_escaped_error(client: TestClient) -> None:
+    html = client.get("/monitors/broken").text
+    assert "&lt;i&gt;gone&lt;/i&gt;" in html
+    assert_escaped(html)
+    assert all('class="run failed"' in row for row in rows(html, "runs"))
+    assert "No successful run yet" in text_of(html)
+
+
+def test_run_list_pages_by_before_id(client: TestClient) -> None:
+    first = client.get("/monitors/busy").text
+    ids = [int(i) for i in re.findall(r'data-label="Run"><a href="/runs/(\d+)"', first)]
+    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    cursor = re.search(r'rel="next" href="/monitors/busy\?before_id=(\d+)"', first)
+    assert cursor is not None and int(cursor.group(1)) == ids[-1]
+    second = client.get(f"/monitors/busy?before_id={ids[-1]}").text
+    ids2 = [int(i) for i in re.findall(r'data-label="Run"><a href="/runs/(\d+)"', second)]
+    assert len(ids2) == 50 and ids2[0] == ids[-1] - 1
+    third = client.get(f"/monitors/busy?before_id={ids2[-1]}").text
+    ids3 = [int(i) for i in re.findall(r'data-label="Run"><a href="/runs/(\d+)"', third)]
+    assert len(ids3) == 20 and 'rel="next"' not in third
+    assert len(set(ids + ids2 + ids3)) == 120
+    assert "Newest runs" in third and "<svg" not in third  # charts only on the first page
+
+
+def test_monitor_page_errors(client: TestClient, site: Site) -> None:
+    missing = client.get("/monitors/nope")
+    assert missing.status_code == 404 and "monitor &#39;nope&#39;" in missing.text
+    hostile = client.get("/monitors/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert hostile.status_code == 404
+    assert_escaped(hostile.text)
+    assert client.get("/monitors/busy?before_id=abc").status_code == 400
+    # a cursor from another monitor gives an empty page, not that monitor's runs
+    other = client.get(f"/monitors/busy?before_id={site.shop_runs[-1]}").text
+    assert "No runs before that one" in other
+
+
+# -- run page -------------------------------------------------------------------------------
+
+
+def report_rows(html: str) -> list[dict[str, str]]:
+    table = re.search(r'<table id="report".*?</table>', html, re.S)
+    assert table is not None
+    return [dict(re.findall(r'data-([a-z]+)="([^"]*)"', tr)) for tr in re.findall(r"<tr class=.*?>", table.group(0), re.S)]
+
+
+def test_run_report_sorted_by_severity_with_data_attributes(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.shop_runs[-1]}").text
+    found = report_rows(html)
+    severities = [int(r["severity"]) for r in found]
+    assert severities == sorted(severities, reverse=True) and severities[0] == 3
+    assert {r["detector"] for r in found} == {"drift", "quality"}
+    drifted = [r for r in found if r["detector"] == "drift" and r["status"] == "alert"]
+    assert {r["feature"] for r in drifted} >= {"amount", "country"}
+    assert any(unescape(r["feature"]) == XSS for r in found)
+    ks = next(r for r in found if r["feature"] == "amount")
+    assert float(ks["p"]) < 0.05 and float(ks["threshold"]) == 0.05
+    assert '<script src="/static/table.js" defer></script>' in html
+    assert '<form class="filters" id="report-filters" hidden>' in html  # shown by table.js only
+
+
+def test_run_report_escapes_feature_and_category_names(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.shop_runs[-1]}").text
+    assert_escaped(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html  # the new category, in the country chart
+    assert XSS in text_of(html)
+
+
+def test_run_report_distributions(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.shop_runs[-1]}").text
+    cards = re.findall(r'<details class="card dist"( open)?>(.*?)</details>', html, re.S)
+    assert len(cards) == 3  # amount, the script column, country
+    drifted = [body for is_open, body in cards if is_open]
+    assert len(drifted) == 3
+    country = next(body for _, body in cards if ">country<" in body)
+    assert 'class="chart dist categorical"' in country
+    assert country.count('class="bar ref"') == country.count('class="bar cur"') == 4
+    amount = next(body for _, body in cards if ">amount<" in body)
+    assert 'class="chart dist numeric"' in amount and amount.count('class="bar ref"') >= 5
+
+
+def test_run_report_performance_and_fairness(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.shop_runs[0]}").text
+    perf = rows(html, "perf")
+    assert any(">accuracy<" in row for row in perf)
+    assert any(">roc_auc<" in row for row in perf)
+    groups = rows(html, "groups")
+    assert [re.search(r'class="feature">([^<]*)<', g).group(1) for g in groups] == ["a", "b"]  # type: ignore[union-attr]
+    assert "demographic_parity_ratio" in text_of(html)
+
+
+def test_failed_run_shows_its_error(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.broken_runs[0]}").text
+    assert 'class="error-box"' in html and "&lt;i&gt;gone&lt;/i&gt;" in html
+    assert_escaped(html)
+
+
+def test_unknown_runs_are_404(client: TestClient) -> None:
+    for path in ("/runs/999999", "/runs/abc", "/runs/-1", "/runs/99999999999999999999999"):
+        page = client.get(path)
+        assert page.status_code == 404, path
+        assert "Not found" in page.text
+
+
+def test_static_files(client: TestClient) -> None:
+    css = client.get("/static/style.css")
+    assert css.status_code == 200 and "prefers-color-scheme: dark" in css.text
+    assert len(css.content) < 12_000
+    assert client.get("/static/table.js").status_code == 200
+
+
+def test_pages_reference_nothing_outside(client: TestClient, site: Site) -> None:
+    for path in ("/", "/monitors/shop", f"/runs/{site.shop_runs[-1]}"):
+        html = client.get(path).text
+        urls = re.findall(r'(?:href|src)="([^"]+)"', html)
+        assert urls and all(u.startswith("/") for u in urls), urls
+        assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        assert "https://" not in html
