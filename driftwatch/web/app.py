@@ -4,19 +4,43 @@
 ``/readyz`` answers 200 only when the store answers a query and the scheduler (when this process
 runs one) is running, else 503 with the reason (R32), so a load balancer or an orchestrator can
 hold traffic until the daemon can do its job.
+
+Beside them: the JSON API under ``/api/v1`` (``api``), ``/metrics`` (``metrics``), the pages
+(``pages``) behind a login when ``web.auth_token`` is set (``auth``), and ``/static``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..store import Store
+from . import api, pages
+from .auth import Auth, LoginRequired, login_redirect
+from .metrics import StoreCollector
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = ["STATIC", "create_app", "store_answers", "utcnow"]
+
+#: The stylesheet and scripts of the pages, served at ``/static`` when the folder exists.
+STATIC = Path(__file__).with_name("static")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC: the default clock of the app."""
+    return datetime.now(timezone.utc)
 
 
 def store_answers(store: Store) -> bool:
@@ -29,16 +53,28 @@ def store_answers(store: Store) -> bool:
     return True
 
 
-def create_app(store: Store, *, scheduler_running: Callable[[], bool] | None = None) -> FastAPI:
-    """The app over ``store``. ``scheduler_running`` None means this process runs no scheduler
-    (``driftwatch serve``), so readiness depends on the store alone."""
-    app = FastAPI(title="driftwatch", version=__version__)
+def create_app(store: Store, *, settings: Settings | None = None, scheduler_running: Callable[[], bool] | None = None,
+               outcomes: Callable[[], Mapping[tuple[str, str], int]] | None = None,
+               registry: CollectorRegistry | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """The app over ``store``.
 
-    @app.get("/healthz")
+    ``settings`` None means no config is known: no auth, and the monitors are those in the store.
+    ``scheduler_running`` None means this process runs no scheduler (``driftwatch serve``), so
+    readiness depends on the store alone. ``outcomes`` gives the dispatcher's delivery tally per
+    (channel, outcome) for ``driftwatch_notifications_total``. ``registry`` is where ``/metrics``
+    registers its collector (a fresh one per app by default, never the process-global one).
+    ``clock`` says what "now" is (silence states, the pages).
+    """
+    app = FastAPI(title="driftwatch", version=__version__,
+                  description="Drift reports, alerts and silences of the driftwatch daemon.")
+    auth = Auth(settings.web if settings is not None else None)
+    app.add_exception_handler(LoginRequired, login_redirect)
+
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
         problems = []
         if not store_answers(store):
@@ -49,4 +85,20 @@ def create_app(store: Store, *, scheduler_running: Callable[[], bool] | None = N
             return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.include_router(api.router(store, settings, clock=clock, change=auth.change), prefix="/api/v1",
+                       tags=["api"], dependencies=[Depends(auth.api)],
+                       responses={401: {"description": "web.auth_token is set and the bearer token is missing "
+                                                       "or wrong"}})
+
+    metrics_registry = registry if registry is not None else CollectorRegistry()
+    metrics_registry.register(StoreCollector(store, settings, outcomes=outcomes))
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(auth.metrics)])
+    def metrics() -> Response:
+        return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth.router())
+    app.include_router(pages.router(store, settings, clock=clock), dependencies=[Depends(auth.page)])
     return app
