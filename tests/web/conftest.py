@@ -68,7 +68,7 @@ SECRETS: dict[str, str] = {
 
 CONFIG = """
 [store]
-url = "sqlite:///{db}"
+url = "{store_url}"
 [web]
 auth_token = "{web.auth_token}"
 [alerts]
@@ -155,8 +155,8 @@ def _write_data(folder: Path, name: str, numeric: list[str], categorical: list[s
     pd.concat(frames).to_csv(folder / f"{name}.csv", index=False)
 
 
-def _config_text(folder: Path, monitors: list[dict[str, Any]]) -> str:
-    text = CONFIG.replace("{db}", str(folder / "dw.db"))
+def _config_text(store_url: str, monitors: list[dict[str, Any]]) -> str:
+    text = CONFIG.replace("{store_url}", store_url)
     for key, value in SECRETS.items():
         text = text.replace("{" + key + "}", value)
     for spec in monitors:
@@ -176,12 +176,14 @@ MONITORS: list[dict[str, Any]] = [
 ]
 
 
-def build_project(folder: Path) -> Project:
-    """Write the project into ``folder`` and fill its store by real runs of every window."""
+def build_project(folder: Path, *, store_url: str | None = None) -> Project:
+    """Write the project into ``folder`` and fill its store (``folder/dw.db`` unless ``store_url``)
+    by real runs of every window."""
+    store_url = store_url or f"sqlite:///{folder / 'dw.db'}"
     for spec in MONITORS:
         _write_data(folder, spec["name"], spec["numeric"], spec["categorical"], spec["shift_from"], spec["seed"])
     config = folder / "config.toml"
-    config.write_text(_config_text(folder, MONITORS), encoding="utf-8")
+    config.write_text(_config_text(store_url, MONITORS), encoding="utf-8")
     full = load(config)
     with Store(full.store.url.reveal()) as store:
         store.create_all()
@@ -192,7 +194,7 @@ def build_project(folder: Path) -> Project:
                                       owner="test", alerts=context, now=window(i).end + timedelta(minutes=1))
                 assert outcome.status == "succeeded", outcome
     # The config as it is "after a reload": monitor ``removed`` is gone.
-    config.write_text(_config_text(folder, MONITORS[:2]), encoding="utf-8")
+    config.write_text(_config_text(store_url, MONITORS[:2]), encoding="utf-8")
     return Project(folder, load(config))
 
 
