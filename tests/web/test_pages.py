@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import update
 
 from driftwatch.alerts.evaluate import AlertContext
@@ -31,7 +30,7 @@ from driftwatch.model import Result, Window
 from driftwatch.store import Store
 from driftwatch.store.alert_tables import outbox
 from driftwatch.store.alerts import add_silence
-from driftwatch.web import pages
+from driftwatch.web import create_app, pages
 
 with warnings.catch_warnings():
     # starlette asks for ``httpx2`` and warns when its test client falls back to ``httpx``.
@@ -137,11 +136,8 @@ class Site:
 
 
 def make_app(store: Store, settings: Settings | None, now: datetime) -> FastAPI:
-    """The pages as the web app serves them: the router plus ``/static``."""
-    app = FastAPI()
-    app.include_router(pages.router(store, settings, clock=lambda: now))
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
+    """The whole web app (pages behind the login, ``/static``, the API) at the instant ``now``."""
+    return create_app(store, settings=settings, clock=lambda: now)
 
 
 def build_site(folder: Path) -> Site:
