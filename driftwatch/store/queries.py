@@ -218,8 +218,12 @@ def _duration(engine: Engine) -> Any:
     """Seconds from ``started_at`` to ``finished_at`` in the store's own SQL."""
     if engine.dialect.name == "postgresql":
         return literal_column("EXTRACT(EPOCH FROM (runs.finished_at - runs.started_at))")
-    # SQLite keeps naive UTC text; julianday() reads it (days, as a float).
-    return literal_column("((julianday(runs.finished_at) - julianday(runs.started_at)) * 86400.0)")
+    # SQLite keeps naive UTC text "YYYY-MM-DD HH:MM:SS.ffffff". Its date functions keep only
+    # milliseconds, so whole seconds come from strftime('%s') and the microseconds from the text.
+    return literal_column(
+        "((CAST(strftime('%s', runs.finished_at) AS REAL) - CAST(strftime('%s', runs.started_at) AS REAL))"
+        " + (CAST(substr(runs.finished_at, 21, 6) AS REAL) - CAST(substr(runs.started_at, 21, 6) AS REAL))"
+        " / 1000000.0)")
 
 
 def run_stats(engine: Engine) -> list[RunStats]:
