@@ -1,0 +1,281 @@
+"""How fast are the pages with a big store? p50/p99 of ``/``, a monitor page and a run page.
+
+Fills a store with ``--monitors`` × ``--runs`` × ``--features`` (default 500 × 1,000 × 50, as
+issue 6 asks): per run one drift result per feature (KS, with reference and current bins in
+``details`` as the drift detector stores them), the data-set ``drift_share`` and the quality
+``row_count``; 1 % of runs failed with an error; a few firing alerts, silences and dead outbox
+rows per monitor. Rows go in with ``executemany`` in batches, window by window across all
+monitors (as a daemon writes them, so one monitor's rows are spread through the tables).
+
+Then it serves ``driftwatch.web.create_app`` with uvicorn on 127.0.0.1 (a thread, like
+``driftwatch serve``), and requests each page ``--requests`` times over loopback with httpx (a
+random monitor / run each time, after a warm-up), and prints p50 / p99 / max beside the target
+(p99 < 150 ms). Finally it prints the plan of every statement the pages send
+(``driftwatch.store.reports.statements``): ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on
+PostgreSQL, and flags any full scan of ``runs`` or ``results``.
+
+Run:    python bench/web_bench.py [--monitors 500] [--runs 1000] [--features 50] [--requests 200]
+                                  [--sqlite PATH] [--postgres-url URL] [--keep]
+Quick:  python bench/web_bench.py --monitors 50 --runs 100 --features 20
+PostgreSQL too:  --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+(the PostgreSQL run creates a database ``dw_web_bench_<pid>`` next to the given one and drops it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
+
+from driftwatch.store import Store
+from driftwatch.store.alert_tables import alert_states, outbox, silences
+from driftwatch.store.reports import statements
+from driftwatch.store.tables import results, runs
+from driftwatch.web import create_app
+from driftwatch.web.server import WebServer
+
+UTC = timezone.utc
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+TARGET_MS = 150.0
+LABELS = ["< 0", "[0, 1)", "[1, 2)", "[2, 3)", "[3, 4)", "[4, 5)", "[5, 6)", "[6, 7)", "[7, 8)", "> 8"]
+
+
+def monitor_name(m: int) -> str:
+    return f"model-{m:04d}"
+
+
+def fill(store: Store, monitors: int, n_runs: int, features: int, seed: int) -> None:
+    """Write the synthetic history; ids are given explicitly so results can name their run."""
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    run_id, result_id, batch_runs, batch_results = 0, 0, [], []
+    ref = [0.1] * 10
+    total = monitors * n_runs
+
+    def flush(conn: sa.Connection) -> None:
+        if batch_runs:
+            conn.execute(insert(runs), batch_runs)
+        if batch_results:
+            conn.execute(insert(results), batch_results)
+        batch_runs.clear()
+        batch_results.clear()
+
+    with store.engine.begin() as conn:
+        for i in range(n_runs):
+            start, end = T0 + timedelta(hours=i), T0 + timedelta(hours=i + 1)
+            for m in range(monitors):
+                run_id += 1
+                name = monitor_name(m)
+                failed = rng.random() < 0.01
+                batch_runs.append({
+                    "id": run_id, "monitor": name, "window_start": start, "window_end": end, "attempt": 1,
+                    "status": "failed" if failed else "succeeded", "owner": "bench", "started_at": end,
+                    "finished_at": end + timedelta(seconds=2), "lease_expires_at": None,
+                    "rows_reference": 100_000, "rows_current": 10_000,
+                    "error": "ConnectorError: warehouse timed out after 30 s" if failed else None})
+                rows: list[dict[str, Any]] = []
+                drifted = 0
+                if not failed:
+                    for f in range(features):
+                        p = rng.random() ** 3
+                        status = "alert" if p < 0.01 else "ok"
+                        drifted += status == "alert"
+                        cur = [max(0.0, v + rng.uniform(-0.03, 0.03)) for v in ref]
+                        rows.append({"detector": "drift", "feature": f"feature_{f:02d}", "metric": "ks",
+                                     "value": rng.random() * 0.2, "p_value": p, "threshold": 0.05, "status": status,
+                                     "details": {"kind": "numeric", "n_ref": 100_000, "n_cur": 10_000,
+                                                 "bins": {"labels": LABELS, "ref": ref, "cur": cur}}})
+                    share = drifted / features
+                    rows.append({"detector": "drift", "feature": "", "metric": "drift_share", "value": share,
+                                 "p_value": None, "threshold": 0.5, "status": "alert" if share >= 0.5 else "ok",
+                                 "details": {"drifted": [], "columns": features}})
+                    rows.append({"detector": "quality", "feature": "", "metric": "row_count", "value": 10_000.0,
+                                 "p_value": None, "threshold": 30.0, "status": "ok", "details": {}})
+                else:
+                    rows.append({"detector": "engine", "feature": "", "metric": "run", "value": None,
+                                 "p_value": None, "threshold": None, "status": "error",
+                                 "details": {"error": "ConnectorError: warehouse timed out after 30 s"}})
+                for row in rows:
+                    result_id += 1
+                    row.update(id=result_id, run_id=run_id, monitor=name, window_start=start, window_end=end)
+                    batch_results.append(row)
+                if len(batch_results) >= 20_000:
+                    flush(conn)
+            if (i + 1) % max(1, n_runs // 10) == 0:
+                done = (i + 1) * monitors
+                print(f"  {done:,}/{total:,} runs, {result_id:,} results, {time.perf_counter() - started:.0f} s",
+                      flush=True)
+        flush(conn)
+        end = T0 + timedelta(hours=n_runs)
+        for m in range(monitors):
+            name = monitor_name(m)
+            for k in range(3):
+                conn.execute(insert(alert_states).values(
+                    fingerprint=f"{m:08x}{k:08x}", monitor=name, detector="drift", feature=f"feature_{k:02d}",
+                    metric="ks", state="firing", severity="alert", value=0.3, threshold=0.05, p_value=0.001,
+                    active_since=end, last_run_id=run_id, last_window_end=end, updated_at=end))
+            conn.execute(insert(silences).values(monitor=name, feature="feature_00", starts_at=end,
+                                                 ends_at=end + timedelta(days=1), created_by="bench",
+                                                 comment="bench", created_at=end))
+            for k in range(2):
+                conn.execute(insert(outbox).values(
+                    kind="message", target="slack", monitor=name, run_id=None, event_type=None, key=f"{m}-{k}",
+                    payload="{}", state="dead", attempts=9, created_at=end, next_attempt_at=end,
+                    deadline_at=end, last_status="HTTP 500", last_error="bench"))
+        if conn.dialect.name == "postgresql":
+            for table in ("runs", "results"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT MAX(id) FROM {table}))")
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    print(f"filled {total:,} runs, {result_id:,} results in {time.perf_counter() - started:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def measure(store: Store, monitors: int, requests: int, seed: int) -> None:
+    """Serve the app and time each page ``requests`` times."""
+    rng = random.Random(seed)
+    with store.engine.connect() as conn:
+        max_run = int(conn.execute(select(sa.func.max(runs.c.id))).scalar_one())
+    port = free_port()
+    server = WebServer(create_app(store), "127.0.0.1", port)
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    pages = {
+        "/": lambda: "/",
+        "/monitors/{name}": lambda: f"/monitors/{monitor_name(rng.randrange(monitors))}",
+        "/runs/{id}": lambda: f"/runs/{rng.randint(1, max_run)}",
+    }
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(100):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            print(f"\n{'page':<20} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB':>6}  "
+                  f"target p99 < {TARGET_MS:.0f} ms")
+            for label, path in pages.items():
+                for _ in range(5):
+                    client.get(path())
+                times, size = [], 0
+                for _ in range(requests):
+                    t = time.perf_counter()
+                    answer = client.get(path())
+                    times.append((time.perf_counter() - t) * 1000)
+                    assert answer.status_code == 200, (label, answer.status_code)
+                    size = max(size, len(answer.content))
+                times.sort()
+                p50 = statistics.median(times)
+                p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+                verdict = "ok" if p99 < TARGET_MS else "OVER"
+                print(f"{label:<20} {p50:8.1f} {p99:8.1f} {times[-1]:8.1f} {size / 1024:6.0f}  {verdict}")
+    finally:
+        server.stop()
+
+
+def explain(store: Store, monitors: int) -> bool:
+    """Print the plan of every page statement; True when none scans runs or results in full."""
+    dialect = store.engine.dialect
+    sqlite = dialect.name == "sqlite"
+    moment = T0 + timedelta(hours=10)
+    all_indexed = True
+    print(f"\nquery plans ({'EXPLAIN QUERY PLAN' if sqlite else 'EXPLAIN'}):")
+    with store.engine.connect() as conn:
+        for label, statement in statements(monitor_name(monitors // 2), 1, moment):
+            sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            plan = [" ".join(str(c) for c in row[3:] if c is not None) if sqlite else str(row[0])
+                    for row in conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql)]
+            full = [line for line in plan if _full_scan(line, sqlite)]
+            all_indexed &= not full
+            print(f"-- {label}{'   <-- FULL SCAN' if full else ''}")
+            for line in plan:
+                print(f"   {line}")
+    print(f"\nevery page query uses an index: {'yes' if all_indexed else 'NO'}")
+    return all_indexed
+
+
+def _full_scan(line: str, sqlite: bool) -> bool:
+    if sqlite:
+        words = line.split()
+        return len(words) >= 2 and words[0] == "SCAN" and words[1] in ("runs", "results", "r", "s") \
+            and "INDEX" not in line
+    return "Seq Scan on runs" in line or "Seq Scan on results" in line
+
+
+def postgres_database(url: str) -> Iterator[str]:
+    name = f"dw_web_bench_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def bench(url: str, args: argparse.Namespace) -> None:
+    print(f"\n== {make_url(url).get_backend_name()}: {args.monitors} monitors × {args.runs} runs × "
+          f"{args.features} features")
+    store = Store(url)
+    store.create_all()
+    fill(store, args.monitors, args.runs, args.features, args.seed)
+    measure(store, args.monitors, args.requests, args.seed)
+    explain(store, args.monitors)
+    store.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--monitors", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--sqlite", type=Path, help="the SQLite file (default: a temp dir)")
+    parser.add_argument("--postgres-url", help="also bench PostgreSQL (a fresh database beside this one)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = parser.parse_args()
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.sqlite or Path(tmp) / "bench.db"
+            if path.exists():
+                raise SystemExit(f"{path}: exists; give a new file")
+            bench(f"sqlite:///{path}", args)
+            if args.keep and args.sqlite is None:
+                kept = Path.cwd() / "web_bench.db"
+                os.replace(path, kept)
+                print(f"kept {kept}")
+    if args.postgres_url:
+        for url in postgres_database(args.postgres_url):
+            bench(url, args)
+
+
+if __name__ == "__main__":
+    main()
