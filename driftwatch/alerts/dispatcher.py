@@ -198,4 +198,5 @@ class Dispatcher:
         subscription = self.webhooks.get(row.target)
         if subscription is None:
             raise DeliveryError(f"webhook subscription {row.target!r} is no longer configured", permanent=True)
-        return subscription.deliver(row.payload.encode("utf-8"), row.key)
+        # webhook-timestamp is this attempt's time, from the same clock as the attempt log.
+        return subscription.deliver(row.payload.encode("utf-8"), row.key, now=int(self.clock().timestamp()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -242,16 +242,27 @@ class _Builder:
                 out[name] = built
         return out
 
-    def check_routes(self, policies: Mapping[str, AlertPolicy], channels: Mapping[str, object]) -> None:
-        """Every channel a route names must be configured (R39)."""
+    def check_routes(self, table: object, path: str, channels: Mapping[str, object]) -> None:
+        """Every channel named in ``table``'s ``channels`` or ``routes[i].channels`` (the raw
+        ``[alerts]`` or ``[monitors.alerts]`` table at ``path``) must be configured (R39)."""
+        if not isinstance(table, Mapping):
+            return
         configured = ", ".join(sorted(channels)) or "none; add a [channels.NAME] table"
-        for path, policy in policies.items():
-            for name in policy.channel_names():
-                if name not in channels:
-                    self.problems.add(path, f"unknown channel {name!r} (configured: {configured})")
+        lists: list[tuple[str, object]] = [(join(path, "channels"), table.get("channels"))]
+        routes = table.get("routes")
+        if isinstance(routes, list):
+            lists += [(join(join(join(path, "routes"), i), "channels"), route.get("channels"))
+                      for i, route in enumerate(routes) if isinstance(route, Mapping)]
+        for where, names in lists:
+            if not isinstance(names, list):
+                continue  # a wrong type is reported when the policy is built
+            for i, name in enumerate(names):
+                if isinstance(name, str) and name not in channels:
+                    self.problems.add(join(where, i), f"unknown channel {name!r} (configured: {configured})")
 
-    def check_subscriptions(self, webhooks: Mapping[str, object], monitors: Sequence[MonitorSettings]) -> None:
-        names = {m.name for m in monitors}
+    def check_subscriptions(self, webhooks: Mapping[str, object], names: Collection[str]) -> None:
+        """Every monitor a subscription names must be configured (a monitor with other problems
+        still counts as configured: its own problems are reported where they are)."""
         for sub_name, sub in webhooks.items():
             for monitor in getattr(sub, "monitors", ()):
                 if monitor not in names:
@@ -425,10 +436,14 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
     web = build(WebSettings, merged.get("web", {}), "web", problems)
     metrics = build(MetricsSettings, merged.get("metrics", {}), "metrics", problems)
     monitors = builder.monitors(merged.get("monitors", []))
-    policies: dict[str, AlertPolicy] = {"alerts.routes": builder.alerts.policy}
-    policies.update({f"monitors[{i}].alerts.routes": m.alerts for i, m in enumerate(monitors)})
-    builder.check_routes(policies, channels)
-    builder.check_subscriptions(webhooks, monitors)
+    builder.check_routes(merged.get("alerts"), "alerts", channels)
+    raw_monitors = merged.get("monitors")
+    raw_monitors = raw_monitors if isinstance(raw_monitors, list) else []
+    for i, table in enumerate(raw_monitors):
+        if isinstance(table, Mapping):
+            builder.check_routes(table.get("alerts"), join(join("monitors", i), "alerts"), channels)
+    builder.check_subscriptions(webhooks, {t["name"] for t in raw_monitors
+                                           if isinstance(t, Mapping) and isinstance(t.get("name"), str)})
     if problems or store is None or profile is None or daemon is None or web is None or alerts is None \
             or metrics is None:
         return None

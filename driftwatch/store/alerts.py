@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.state import AlertKey, AlertState
 from .alert_tables import alert_states, notify_groups, silences
@@ -68,9 +69,17 @@ def notify_group(conn: Connection, monitor: str, channel: str) -> tuple[datetime
 
 
 def _touch(conn: Connection, monitor: str, channel: str, **values: datetime) -> None:
-    where = (notify_groups.c.monitor == monitor) & (notify_groups.c.channel == channel)
-    if not conn.execute(update(notify_groups).where(where).values(**values)).rowcount:
-        conn.execute(insert(notify_groups).values(monitor=monitor, channel=channel, **values))
+    """Upsert the group's row: two dispatchers finishing the first sends of one group at once
+    must both succeed (an UPDATE-then-INSERT would fail one of them on the primary key)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(notify_groups)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(notify_groups)
+    else:  # pragma: no cover - the two dialects driftwatch supports
+        raise NotImplementedError(f"notify_groups: unsupported database {dialect}")
+    statement = statement.values(monitor=monitor, channel=channel, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=["monitor", "channel"], set_=values))
 
 
 def mark_queued(conn: Connection, monitor: str, channel: str, at: datetime) -> None:

@@ -79,7 +79,8 @@ def enqueue(conn: Connection, *, kind: str, target: str, monitor: str, run_id: i
         statement = sqlite.insert(outbox).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - the two dialects driftwatch supports
         raise NotImplementedError(f"outbox: unsupported database {dialect}")
-    return bool(conn.execute(statement).rowcount)
+    # RETURNING gives a row only when the insert happened (rowcount is -1 with RETURNING on psycopg).
+    return conn.execute(statement.returning(outbox.c.id)).first() is not None
 
 
 def _due(now: datetime) -> Any:

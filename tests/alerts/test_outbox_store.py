@@ -85,8 +85,7 @@ def test_R17_enqueue_makes_a_pending_row_due_now_with_its_deadline_and_refuses_a
         store: Store) -> None:
     assert put(store, "sink", "msg_a", payload='{"x": 1}') is True
     again = put(store, "sink", "msg_a", payload='{"x": 2}')  # the same event of a rerun window
-    if store.engine.dialect.name == "sqlite":  # PostgreSQL: see the xfail below
-        assert again is False
+    assert again is False
     assert put(store, "other", "msg_a") is True  # the same key for another target is its own row
     assert sorted((r.target, r.key) for r in ob.list_outbox(store.engine)) == [("other", "msg_a"), ("sink", "msg_a")]
     row = by_key(store, "msg_a", "sink")
@@ -97,9 +96,6 @@ def test_R17_enqueue_makes_a_pending_row_due_now_with_its_deadline_and_refuses_a
     assert lease_of(store, row.id) == (None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: store/outbox.py enqueue returns bool(rowcount); on PostgreSQL the INSERT .. "
-                                       "ON CONFLICT DO NOTHING gets an implicit RETURNING and rowcount is -1, so a "
-                                       "duplicate (target, key) reports True (evaluate then calls mark_queued again)")
 def test_R11_enqueue_on_postgresql_reports_a_duplicate_target_and_key_as_not_queued(pg_store: Store) -> None:
     assert put(pg_store, "sink", "msg_a") is True
     assert put(pg_store, "sink", "msg_a") is False
@@ -344,9 +340,6 @@ def test_R17_list_outbox_is_newest_first_filters_by_state_and_counts_group_by_ta
 # -- a race between two owners finishing at once (PostgreSQL) -------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: store/alerts.py _touch (mark_sent) is UPDATE-then-INSERT, not an upsert: "
-                                       "two owners delivering a group's first messages at once -> IntegrityError, "
-                                       "the attempt is not recorded and the row is resent after its lease")
 def test_R28_two_owners_finishing_the_first_deliveries_of_one_group_at_once_both_record_them(
         pg_store: Store, postgres_database: str) -> None:
     store, url = pg_store, postgres_database  # SQLite serialises writers: the race needs PostgreSQL
