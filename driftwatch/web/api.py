@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
@@ -53,10 +53,12 @@ __all__ = ["MAX_RESULTS", "MAX_RUNS", "router"]
 #: Page size ceilings: runs are capped (a bigger ask gets this many), results refused beyond it.
 MAX_RUNS = 500
 MAX_RESULTS = 10_000
-#: Ids are 64-bit in the database; a bigger number cannot name a row.
+#: ``results.id`` is 64-bit; ``runs.id`` and ``silences.id`` are 32-bit on PostgreSQL. A bigger
+#: number cannot name a row, and PostgreSQL would refuse to even compare it.
 MAX_ID = 2**63 - 1
+MAX_SMALL_ID = 2**31 - 1
 
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such object"}}
 
@@ -109,10 +111,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return end.astimezone(timezone.utc), number
 
 
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not take: ``/alerts?monitr=churn`` must not quietly
+    answer with every monitor's alerts."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:  # pragma: no cover - every API route has one
+        return
+    allowed = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        allowed |= {param.alias for param in sub.query_params}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise _invalid(("query", unknown[0]), f"unknown parameter (this call takes: {', '.join(sorted(allowed))})",
+                       request.query_params[unknown[0]])
+
+
 def router(store: Store, settings: Settings | None, *, clock: Callable[[], datetime],
            change: Callable[..., None]) -> APIRouter:
     """The ``/api/v1`` routes over ``store``; ``change`` guards the calls that write."""
-    api = APIRouter()
+    api = APIRouter(dependencies=[Depends(known_query_only)])
     engine = store.engine
 
     def configured() -> list[str]:
@@ -137,7 +155,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
              summary="Runs of one monitor, newest window first")
     def monitor_runs(name: Annotated[str, Path(min_length=1, max_length=255), AfterValidator(clean_text)],
                      limit: Annotated[int, Query(ge=1, description=f"at most {MAX_RUNS} are returned")] = 50,
-                     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                     before_id: Annotated[int | None, Query(ge=1, le=MAX_SMALL_ID,
                                                             description="next_before_id of the previous page")] = None,
                      ) -> RunsPage:
         """Pages by ``before_id``: pass the previous page's ``next_before_id`` to go on."""
@@ -215,7 +233,8 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
         return [SilenceOut.of(s, now) for s in found if state is None or s.state(now) == state]
 
     @api.post("/silences", response_model=SilenceOut, status_code=201, dependencies=[Depends(change)],
-              responses={403: {"model": Problem, "description": "Changes need web.auth_token"}},
+              responses={400: {"model": Problem, "description": "The body is not JSON"},
+                         403: {"model": Problem, "description": "Changes need web.auth_token"}},
               summary="Silence alerts that match")
     def add_silence(body: SilenceIn) -> SilenceOut:
         """``ends_at`` or ``duration`` (e.g. ``2h``); ``starts_at`` defaults to now."""

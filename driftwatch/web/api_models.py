@@ -12,15 +12,16 @@ datetime.datetime(2026, 11, 1, 0, 0, tzinfo=datetime.timezone.utc)
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from ..store.alerts import Silence
 
 __all__ = ["AlertOut", "Matchers", "MonitorOut", "OutboxOut", "Problem", "ResultOut", "ResultsPage", "RunDetail",
-           "RunOut", "RunsPage", "SilenceIn", "SilenceOut", "clean_text", "to_utc"]
+           "RunOut", "RunsPage", "SilenceIn", "SilenceOut", "clean_text", "iso_only", "to_utc"]
 
 
 def clean_text(text: str | None) -> str | None:
@@ -36,6 +37,16 @@ def clean_text(text: str | None) -> str | None:
     return text
 
 
+def iso_only(value: object) -> object:
+    """Refuse what pydantic would otherwise read as a time: numbers (Unix seconds). The API speaks
+    ISO 8601 only, as documented, so ``until=1497`` is a 422, not the year 1970."""
+    if isinstance(value, datetime) or value is None:
+        return value
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-11-01T09:00:00Z")
+    return value
+
+
 def to_utc(moment: datetime | None) -> datetime | None:
     """``moment`` in UTC; a naive one is taken to be UTC already."""
     if moment is None:
@@ -49,7 +60,7 @@ def to_utc(moment: datetime | None) -> datetime | None:
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(clean_text)]
-Moment = Annotated[datetime, AfterValidator(to_utc)]
+Moment = Annotated[datetime, BeforeValidator(iso_only), AfterValidator(to_utc)]
 
 
 class Problem(BaseModel):

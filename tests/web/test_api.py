@@ -112,7 +112,7 @@ def test_run_detail_has_the_run_and_every_result(client: TestClient, web_store: 
     assert all(isinstance(r["details"], dict) for r in body["results"])
 
 
-@pytest.mark.parametrize("run_id, status", [(999_999, 404), (0, 422), (2**63, 422), ("x", 422)])
+@pytest.mark.parametrize("run_id, status", [(999_999, 404), (2**31 - 1, 404), (0, 422), (2**31, 422), ("x", 422)])
 def test_run_detail_errors(client: TestClient, run_id: object, status: int) -> None:
     assert client.get(f"{API}/runs/{run_id}").status_code == status
 
