@@ -371,3 +371,11 @@ def test_no_secret_in_any_response_or_the_schema(every_response: list[str]) -> N
     for name, secret in SECRETS.items():
         assert secret not in joined, name
         assert secret[4:-4] not in joined, name  # nor a recognisable piece of it
+
+
+@pytest.mark.parametrize("url", [f"{API}/alerts?monitr=churn", f"{API}/results?monitor=churn&metrik=ks",
+                                 f"{API}/monitors?verbose=1"])
+def test_unknown_query_parameters_are_422_not_ignored(client: TestClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "query"
