@@ -40,6 +40,8 @@ log = logging.getLogger("driftwatch.scheduler")
 
 #: The pseudo-monitor whose daily ``runs`` row makes retention a singleton across replicas.
 RETENTION = "__retention__"
+#: The executor of the daemon's own jobs, apart from the monitors' pool.
+INTERNAL = "internal"
 
 
 def utcnow() -> datetime:
@@ -211,7 +213,10 @@ class Daemon:
         self._server: WebServer | None = None
         workers = self.settings.daemon.workers or min(32, max(1, len(self.settings.monitors)))
         self.scheduler = BackgroundScheduler(
-            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(workers)},
+            # The daemon's own jobs (dispatcher, reload check, retention) get threads of their own:
+            # monitors queued on a busy pool must not hold back notifications or a reload.
+            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(workers),
+                                              INTERNAL: ThreadPoolExecutor(3)},
             job_defaults={"coalesce": True, "max_instances": 1})
         self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
@@ -222,13 +227,15 @@ class Daemon:
         reload_every = self.settings.daemon.reload_check
         assert isinstance(reload_every, timedelta)
         self.scheduler.add_job(self._check_reload, IntervalTrigger(seconds=reload_every.total_seconds()),
+                               executor=INTERNAL,
                                id="reload-check", misfire_grace_time=max(1, int(reload_every.total_seconds())))
-        self.scheduler.add_job(self.runner.retention, IntervalTrigger(hours=24), id="retention",
+        self.scheduler.add_job(self.runner.retention, IntervalTrigger(hours=24), id="retention", executor=INTERNAL,
                                next_run_time=self.clock(), misfire_grace_time=3600)
         if self.dispatcher is not None:
             every = self.settings.alerts.dispatch_interval
             assert isinstance(every, timedelta)
             self.scheduler.add_job(self.dispatcher.run_once, IntervalTrigger(seconds=every.total_seconds()),
+                                   executor=INTERNAL,
                                    id="dispatcher", next_run_time=self.clock(),
                                    misfire_grace_time=max(1, int(every.total_seconds())))
         self.scheduler.start()

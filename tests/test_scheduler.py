@@ -21,7 +21,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 
 from driftwatch.config import load
 from driftwatch.model import Window
-from driftwatch.scheduler import RETENTION, Daemon, Runner, start_offset
+from driftwatch.scheduler import INTERNAL, RETENTION, Daemon, Runner, start_offset
 from driftwatch.store import Store
 
 UTC = timezone.utc
@@ -383,5 +383,19 @@ def test_each_job_fires_at_its_instant_plus_its_offset(second_project: Path, spr
         assert monitor.schedule.latest_end(top + offset) == top
         if offset:
             assert monitor.schedule.latest_end(top + offset - timedelta(milliseconds=1)) == top - timedelta(hours=1)
+    finally:
+        daemon.stop()
+
+
+def test_the_daemons_own_jobs_run_on_their_own_executor_apart_from_the_monitors(second_project: Path) -> None:
+    """A pool busy with monitors (daemon.workers = 1 here) must not hold back notifications."""
+    write_config(second_project, [{"name": "m"}], daemon="workers = 1")
+    daemon = Daemon(second_project / "config.toml", web=False)
+    daemon.start()
+    try:
+        executors = {job.id: job.executor for job in daemon.scheduler.get_jobs()}
+        assert executors == {"monitor:m": "default", "reload-check": INTERNAL, "retention": INTERNAL,
+                             "dispatcher": INTERNAL}
+        assert daemon.scheduler._lookup_executor("default")._pool._max_workers == 1
     finally:
         daemon.stop()
