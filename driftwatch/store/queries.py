@@ -219,9 +219,11 @@ def _duration(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         return literal_column("EXTRACT(EPOCH FROM (runs.finished_at - runs.started_at))")
     # SQLite keeps naive UTC text "YYYY-MM-DD HH:MM:SS.ffffff". Its date functions keep only
-    # milliseconds, so whole seconds come from strftime('%s') and the microseconds from the text.
+    # milliseconds (and strftime('%s') rounds them), so whole seconds come from strftime('%s') of
+    # the text without its fraction, and the microseconds from the text.
     return literal_column(
-        "((CAST(strftime('%s', runs.finished_at) AS REAL) - CAST(strftime('%s', runs.started_at) AS REAL))"
+        "((CAST(strftime('%s', substr(runs.finished_at, 1, 19)) AS REAL)"
+        " - CAST(strftime('%s', substr(runs.started_at, 1, 19)) AS REAL))"
         " + (CAST(substr(runs.finished_at, 21, 6) AS REAL) - CAST(substr(runs.started_at, 21, 6) AS REAL))"
         " / 1000000.0)")
 

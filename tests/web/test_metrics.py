@@ -210,3 +210,23 @@ def test_values_match_the_store_on_postgresql(postgres_database: str, tmp_path: 
                    if r.monitor == monitor and r.finished_at is not None)
         assert samples(histogram, "_sum")[(("monitor", monitor),)] == pytest.approx(took, abs=1e-6)
     assert families["driftwatch_store_up"].samples[0].value == 1
+
+
+def test_run_durations_are_exact_across_second_boundaries(tmp_path: Any) -> None:
+    """SQLite's strftime('%s') rounds fractions of a second; the duration must not."""
+    from datetime import datetime, timezone
+
+    from driftwatch.store.queries import run_stats
+
+    base = datetime(2026, 11, 1, 9, 0, 45, tzinfo=timezone.utc)
+    times = iter([base.replace(microsecond=999_600), base.replace(second=46, microsecond=100),
+                  base.replace(second=50, microsecond=999_994), base.replace(second=51, microsecond=994)])
+    with Store(f"sqlite:///{tmp_path / 'dw.db'}", clock=lambda: next(times)) as store:
+        store.create_all()
+        for i in range(2):
+            run = store.start_run("m", window(i), owner="t")
+            assert run is not None
+            store.finish_run(run, [], rows_reference=1, rows_current=1)
+        (stats,) = run_stats(store.engine)
+    assert stats.duration_sum == pytest.approx(0.0005 + 0.001, abs=1e-9)
+    assert stats.buckets[0] == 2
