@@ -130,12 +130,13 @@ def _runs_by_id(conn: Connection, ids: set[int]) -> dict[int, RunRecord]:
     return {row.id: run_record(row) for row in rows}
 
 
-def monitor_overview(conn: Connection) -> dict[str, MonitorRow]:
-    """Every monitor with runs in the store: its latest run, latest success and sparkline points."""
+def monitor_overview(conn: Connection, *, sparklines: bool = True) -> dict[str, MonitorRow]:
+    """Every monitor with runs in the store: its latest run, latest success and (unless
+    ``sparklines=False``, when the caller still has them) its sparkline points."""
     heads = conn.execute(_OVERVIEW).all()
     runs = _runs_by_id(conn, {i for row in heads for i in (row.last_id, row.ok_id) if i is not None})
     sparks: dict[str, dict[object, SparkPoint]] = {}
-    for row in conn.execute(_SPARKS):
+    for row in conn.execute(_SPARKS) if sparklines else ():
         # One point per window: a rerun's figure (a higher id) replaces the earlier attempt's.
         # The window end stays the driver's raw value: it is only a key here, and parsing
         # 15,000 timestamps would cost more than the rest of the overview.

@@ -416,3 +416,37 @@ def test_pages_reference_nothing_outside(client: TestClient, site: Site) -> None
         assert urls and all(u.startswith("/") or u == "data:," for u in urls), urls  # data:, = no favicon
         assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "https://" not in html
+
+
+def test_overview_redraws_a_sparkline_when_a_run_ends(tmp_path: Path) -> None:
+    """The overview keeps drawn sparklines between requests; a new or finished run redraws."""
+    store = Store(f"sqlite:///{tmp_path / 'dw.db'}")
+    store.create_all()
+
+    def run(i: int, share: float, finish: bool = True) -> int:
+        window = Window(START + timedelta(hours=i), START + timedelta(hours=i + 1))
+        run_id = store.start_run("m", window, owner="test")
+        assert run_id is not None
+        if finish:
+            store.finish_run(run_id, [Result("m", run_id, window.start, window.end, "drift", "", "drift_share",
+                                             share, None, 0.5, "ok", {})], rows_reference=1, rows_current=1)
+        return run_id
+
+    def latest_share(c: TestClient) -> str:
+        found = re.search(r'</svg> <span class="small">([^<]*)</span>', c.get("/").text)
+        assert found is not None
+        return found.group(1)
+
+    with TestClient(make_app(store, None, NOW)) as c:
+        run(0, 0.1)
+        assert latest_share(c) == "0.1"
+        assert latest_share(c) == "0.1"
+        running = run(1, 0.0, finish=False)
+        assert latest_share(c) == "0.1"
+        store.finish_run(running, [Result("m", running, START + timedelta(hours=1), START + timedelta(hours=2),
+                                          "drift", "", "drift_share", 0.3, None, 0.5, "ok", {})],
+                         rows_reference=1, rows_current=1)
+        assert latest_share(c) == "0.3"
+        run(2, 0.7)
+        assert latest_share(c) == "0.7"
+    store.dispose()
