@@ -288,7 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load(args.config)
     store = Store(settings.store.url.reveal())
     store.create_all()
-    server = WebServer(create_app(store), args.host or settings.web.host,
+    server = WebServer(create_app(store, settings=settings), args.host or settings.web.host,
                        args.port if args.port is not None else settings.web.port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

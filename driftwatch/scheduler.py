@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .alerts.dispatcher import Dispatcher
 from .alerts.evaluate import AlertContext
 from .config import MonitorSettings, Settings, load
+from .config.live import LiveSettings
 from .engine import RunOutcome, default_owner, execute_run
 from .errors import ConfigError
 from .model import Window
@@ -197,6 +199,8 @@ class Daemon:
                  clock: Callable[[], datetime] = utcnow, host: str | None = None, port: int | None = None) -> None:
         self.config_path = Path(config_path)
         self.settings = load(self.config_path)
+        #: What the web app reads on each request: swapped on reload (removed monitors vanish).
+        self.live = LiveSettings(self.settings)
         self.store = Store(self.settings.store.url.reveal())
         self.clock = clock
         self.runner = Runner(self.store, self.settings, clock=clock)
@@ -328,6 +332,7 @@ class Daemon:
             if job.id.startswith("monitor:"):
                 job.remove()
         self.settings = settings
+        self.live.current = settings
         self.runner.settings = settings
         if self.dispatcher is not None:
             self.dispatcher.configure(settings.channels, settings.webhooks)
@@ -340,7 +345,10 @@ class Daemon:
         from .web import create_app
         from .web.server import WebServer
 
-        app = create_app(self.store, scheduler_running=lambda: bool(self.scheduler.running)
-                         and not self.runner.stopping.is_set())
+        dispatcher = self.dispatcher
+        app = create_app(self.store, settings=cast(Settings, self.live),
+                         scheduler_running=lambda: bool(self.scheduler.running) and not self.runner.stopping.is_set(),
+                         outcomes=(lambda: dict(dispatcher.outcomes)) if dispatcher is not None else None,
+                         clock=self.clock)
         self._server = WebServer(app, self.host, self.port)
         self._server.start()
