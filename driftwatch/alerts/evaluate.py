@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,11 +79,14 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
     stored = store_alerts.load_states(conn, monitor.name)
     done = Evaluation()
     changed: dict[str, tuple[AlertState, str | None]] = {}
+    breached: set[str] = set()  # fingerprints that breached in this very run
 
     def move(key: AlertKey, obs: Observation, rule: Policy) -> None:
         before = stored.get(key.fingerprint) or AlertState(key)
         after, change = step(before, obs, rule, run_id=run_id, window_end=window.end, now=now)
         changed[key.fingerprint] = (after, change)
+        if obs.kind == "breach":
+            breached.add(key.fingerprint)
         if after.state != "ok" or before.state != "ok":
             stored[key.fingerprint] = after
 
@@ -102,49 +105,67 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
     silences = [s for s in store_alerts.list_silences(conn, monitor=monitor.name, now=now, include_expired=False)
                 if s.state(now) == "active"]
     inhibited = stored.get(failed_key.fingerprint, AlertState(failed_key)).state == "firing"
+    silenced = {fp for fp, state in {**stored, **{f: st for f, (st, _) in changed.items()}}.items()
+                if any(s.matches(state.key) for s in silences)}
     items: list[Item] = []
     for fingerprint, state in stored.items():
         change = done.changes.get(fingerprint) or ("still" if state.state == "firing" else None)
-        if change is None or any(s.matches(state.key) for s in silences):
+        if change is None or fingerprint in silenced:
             continue
         if inhibited and fingerprint != failed_key.fingerprint:
             continue
         summary = (error or "") if fingerprint == failed_key.fingerprint else ""
         items.append(_item(state, change, summary))
     report_url = context.settings.report_url(run_id)
-    _queue_messages(conn, context, monitor, run_id, window, items, report_url, now, done)
-    _queue_events(conn, context, monitor, run_id, window, items, stored, changed, report_url, error, now, done)
+    firing_now = {fp for fp, state in stored.items() if state.state == "firing"}
+    _queue_messages(conn, context, monitor, run_id, window, items, firing_now, report_url, now, done)
+    retrain = _retrain_items(monitor, changed, breached - silenced) if error is None else []
+    _queue_events(conn, context, monitor, run_id, window, items, retrain, report_url, error, now, done)
     return done
 
 
-def _reason(new: list[Item], still: list[Item], resolved: list[Item], last: datetime | None,
-            repeat_due: bool) -> str | None:
+def _retrain_items(monitor: MonitorSettings, changed: Mapping[str, tuple[AlertState, Any]],
+                   breached: set[str]) -> list[Item]:
+    """The figures that meet ``[monitors.retrain]`` in this run: they breached now, and this is
+    their ``for_runs``-th breach in a row (so once per episode, whatever the alert's own
+    ``for_runs``, and never on a run that did not breach)."""
+    policy = monitor.retrain
+    if policy is None:
+        return []
+    return [_item(state, "new") for fingerprint, (state, _) in changed.items()
+            if fingerprint in breached and state.breaching_runs == policy.for_runs
+            and policy.matches(state.key.detector, state.key.metric)]
+
+
+def _reason(new: list[Item], still: list[Item], resolved: list[Item], repeat_due: bool) -> str | None:
     """Why the group gets a message now (R6), or None: nothing to say."""
     if new:
         return "new alerts added" if still else "first notification"
     if resolved:
         return "some alerts resolved" if still else "all alerts resolved"
-    if still and last is None:  # firing, but this channel never heard of it (a route added since)
-        return "first notification"
     if still and repeat_due:
         return "repeat interval elapsed"
     return None
 
 
 def _queue_messages(conn: Connection, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
-                    items: list[Item], report_url: str | None, now: datetime, done: Evaluation) -> None:
+                    items: list[Item], firing_now: set[str], report_url: str | None, now: datetime,
+                    done: Evaluation) -> None:
     policy = monitor.alerts
     deadline = context.settings.delivery_deadline
     assert not isinstance(deadline, str) and not isinstance(policy.repeat_interval, str)
     for channel in policy.channel_names():
-        mine = [i for i in items if channel in policy.channels_for(i.severity)
-                and (policy.send_resolved or i.change != "resolved")]
-        new = [i for i in mine if i.change == "new"]
-        still = [i for i in mine if i.change == "still"]
-        resolved = [i for i in mine if i.change == "resolved"]
-        queued, sent = store_alerts.notify_group(conn, monitor.name, channel)
-        last = max((t for t in (queued, sent) if t is not None), default=None)
-        reason = _reason(new, still, resolved, last, last is not None and now - last >= policy.repeat_interval)
+        group = store_alerts.notify_group(conn, monitor.name, channel)
+        mine = [i for i in items if channel in policy.channels_for(i.severity)]
+        # News to this channel is what fires and was not in its last message (it just started, or
+        # fired under a silence that ended, or the route is new); what it was told about goes on.
+        firing = [i for i in mine if i.change != "resolved"]
+        new = [replace(i, change="new") for i in firing if i.fingerprint not in group.announced]
+        still = [replace(i, change="still") for i in firing if i.fingerprint in group.announced]
+        resolved = [i for i in mine if i.change == "resolved" and i.fingerprint in group.announced
+                    and policy.send_resolved]
+        last = max((t for t in (group.last_queued_at, group.last_sent_at) if t is not None), default=None)
+        reason = _reason(new, still, resolved, last is not None and now - last >= policy.repeat_interval)
         if reason is None:
             continue
         key = message_id(monitor.name, window.start, "message", extra=f"{channel}/{run_id}")
@@ -153,25 +174,22 @@ def _queue_messages(conn: Connection, context: AlertContext, monitor: MonitorSet
                           items=tuple(new + still + resolved), report_url=report_url, key=key, created_at=now)
         if enqueue(conn, kind="message", target=channel, monitor=monitor.name, run_id=run_id, event_type=None,
                    key=key, payload=json.dumps(message.to_json()), now=now, deadline=deadline):
-            store_alerts.mark_queued(conn, monitor.name, channel, now)
+            # Still firing but left out now (silenced, or inhibited by run_failed) stays announced:
+            # when it shows again it is not news.
+            kept = group.announced & firing_now
+            store_alerts.mark_queued(conn, monitor.name, channel, now, kept | {i.fingerprint for i in new + still})
             done.messages.append(channel)
 
 
 def _queue_events(conn: Connection, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
-                  items: list[Item], stored: Mapping[str, AlertState], changed: Mapping[str, tuple[AlertState, Any]],
-                  report_url: str | None, error: str | None, now: datetime, done: Evaluation) -> None:
+                  items: list[Item], retrain: list[Item], report_url: str | None, error: str | None, now: datetime,
+                  done: Evaluation) -> None:
+    """Webhook events for the subscriptions; ``items`` are already free of silenced and
+    inhibited alerts, which send no events either."""
     if not context.webhooks:
         return
-    shown = {i.fingerprint for i in items}  # silenced and inhibited alerts send no events either
     firing = [i for i in items if i.change == "new" and i.detector != ENGINE_DETECTOR]
     resolved = [i for i in items if i.change == "resolved" and i.detector != ENGINE_DETECTOR]
-    retrain: list[Item] = []
-    if monitor.retrain is not None and error is None:
-        for fingerprint, (state, _) in changed.items():
-            k = state.key
-            if fingerprint in shown and state.breaching_runs == monitor.retrain.for_runs \
-                    and monitor.retrain.matches(k.detector, k.metric):
-                retrain.append(_item(state, "new"))
     events: dict[str, tuple[list[Item], str]] = {}
     if error is not None and any(i.detector == ENGINE_DETECTOR for i in items):
         failed = next(i for i in items if i.detector == ENGINE_DETECTOR)

@@ -11,6 +11,7 @@ has its notifications queued and one that did not has none.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -67,6 +68,9 @@ notify_groups = Table(
     Column("channel", String(255), nullable=False),
     Column("last_queued_at", UTCDateTime(), nullable=True),
     Column("last_sent_at", UTCDateTime(), nullable=True),
+    # Fingerprints the last queued message listed as firing: an alert not among them is news to
+    # this channel (it fired under a silence, or the route is new), one among them is not.
+    Column("announced", JSON(none_as_null=True), nullable=True),
     PrimaryKeyConstraint("monitor", "channel"),
 )
 
@@ -112,6 +116,7 @@ outbox = Table(
     CheckConstraint(one_of("state", OUTBOX_STATES), name="state"),
     CheckConstraint(one_of("kind", OUTBOX_KINDS), name="kind"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_monitor_state", "monitor", "state"),  # a monitor's page lists its dead rows
     sqlite_autoincrement=True,
 )
 

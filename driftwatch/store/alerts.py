@@ -19,7 +19,7 @@ from ..alerts.state import AlertKey, AlertState
 from .alert_tables import alert_states, notify_groups, silences
 from .runs import check_moment, check_text
 
-__all__ = ["Silence", "add_silence", "expire_silence", "firing_states", "list_silences", "load_states",
+__all__ = ["Group", "Silence", "add_silence", "expire_silence", "firing_states", "list_silences", "load_states",
            "mark_queued", "mark_sent", "notify_group", "save_states"]
 
 _STATE_FIELDS = ("state", "severity", "breaching_runs", "clean_runs", "value", "threshold", "p_value",
@@ -61,14 +61,28 @@ def save_states(conn: Connection, states: Iterable[AlertState], now: datetime) -
                                                      feature=k.feature, metric=k.metric, **values))
 
 
-def notify_group(conn: Connection, monitor: str, channel: str) -> tuple[datetime | None, datetime | None]:
-    """``(last_queued_at, last_sent_at)`` of the (monitor, channel) message group."""
-    row = conn.execute(select(notify_groups.c.last_queued_at, notify_groups.c.last_sent_at)
-                       .where((notify_groups.c.monitor == monitor) & (notify_groups.c.channel == channel))).first()
-    return (row.last_queued_at, row.last_sent_at) if row is not None else (None, None)
+@dataclass(frozen=True)
+class Group:
+    """What a (monitor, channel) message group remembers: when its last message was queued and
+    last delivered (the repeat interval counts from the later, R6), and which alerts that
+    message listed as firing."""
+
+    last_queued_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    announced: frozenset[str] = frozenset()
 
 
-def _touch(conn: Connection, monitor: str, channel: str, **values: datetime) -> None:
+def notify_group(conn: Connection, monitor: str, channel: str) -> Group:
+    """The (monitor, channel) message group's memory (empty for a group never notified)."""
+    t = notify_groups
+    row = conn.execute(select(t.c.last_queued_at, t.c.last_sent_at, t.c.announced)
+                       .where((t.c.monitor == monitor) & (t.c.channel == channel))).first()
+    if row is None:
+        return Group()
+    return Group(row.last_queued_at, row.last_sent_at, frozenset(row.announced or ()))
+
+
+def _touch(conn: Connection, monitor: str, channel: str, **values: Any) -> None:
     """Upsert the group's row: two dispatchers finishing the first sends of one group at once
     must both succeed (an UPDATE-then-INSERT would fail one of them on the primary key)."""
     dialect = conn.dialect.name
@@ -82,9 +96,9 @@ def _touch(conn: Connection, monitor: str, channel: str, **values: datetime) -> 
     conn.execute(statement.on_conflict_do_update(index_elements=["monitor", "channel"], set_=values))
 
 
-def mark_queued(conn: Connection, monitor: str, channel: str, at: datetime) -> None:
-    """A message for the group was written to the outbox at ``at``."""
-    _touch(conn, monitor, channel, last_queued_at=at)
+def mark_queued(conn: Connection, monitor: str, channel: str, at: datetime, announced: Iterable[str]) -> None:
+    """A message for the group, listing ``announced`` as firing, was written to the outbox at ``at``."""
+    _touch(conn, monitor, channel, last_queued_at=at, announced=sorted(announced))
 
 
 def mark_sent(conn: Connection, monitor: str, channel: str, at: datetime) -> None:
