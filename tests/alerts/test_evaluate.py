@@ -78,6 +78,14 @@ def states(store: Store, monitor: str = "m") -> dict[tuple[str, str, str], Alert
     return {(s.key.detector, s.key.feature, s.key.metric): s for s in loaded.values()}
 
 
+def groups(store: Store) -> dict[tuple[str, str], tuple[datetime | None, datetime | None]]:
+    """(monitor, channel) -> (last_queued_at, last_sent_at), read from the table."""
+    t = notify_groups
+    with store.engine.connect() as conn:
+        return {(r.monitor, r.channel): (r.last_queued_at, r.last_sent_at)
+                for r in conn.execute(select(t.c.monitor, t.c.channel, t.c.last_queued_at, t.c.last_sent_at))}
+
+
 def labels(message: Message) -> list[tuple[str, str]]:
     return [(i.change, i.feature or i.metric) for i in message.ordered()]
 
@@ -613,12 +621,10 @@ def test_r7_when_the_silence_ends_the_still_firing_alert_is_notified(make: Calla
     done = h.run([fig("age")])  # now = T0 + 2h: the silence is over
     assert done.messages == ["log"]
     [message] = messages(h.store)
-    assert labels(message) == [("still", "age")]
+    assert (message.status, message.reason) == ("firing", "first notification")
+    assert [(i.feature, i.change in ("new", "still")) for i in message.items] == [("age", True)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: evaluate.py _reason() only looks at item changes and the group's last "
-                                       "send, so an alert that fired under a silence is never announced when the silence "
-                                       "ends if its channel already heard of another firing alert (until repeat_interval)")
 def test_r7_an_alert_unsilenced_while_its_group_fires_is_announced(make: Callable[..., Harness]) -> None:
     h = make()
     silence(h.store, feature="age", starts=T0 - HOUR, ends=T0 + 90 * timedelta(minutes=1))
@@ -626,7 +632,8 @@ def test_r7_an_alert_unsilenced_while_its_group_fires_is_announced(make: Callabl
     assert [labels(m) for m in messages(h.store)] == [[("new", "income")]]
     done = h.run([fig("age"), fig("income")])  # T0 + 2h: the silence is over, age fires unannounced
     assert done.messages == ["log"]
-    assert ("still", "age") in labels(messages(h.store)[-1])
+    announced = messages(h.store)[-1]
+    assert [i.feature for i in announced.ordered() if i.change != "resolved"] == ["age", "income"]
 
 
 def test_r7_a_monitor_wide_silence_covers_run_failed_too(make: Callable[..., Harness]) -> None:
@@ -645,14 +652,13 @@ def test_r8_states_silences_and_groups_survive_a_restart(make: Callable[..., Har
     silence(h.store, feature="income", starts=T0 - HOUR, ends=T0 + 100 * HOUR)
     h.run([fig("age"), fig("income")])
     before_states = states(h.store)
-    with h.store.engine.connect() as conn:
-        group = store_alerts.notify_group(conn, "m", "log")
+    group = groups(h.store)
+    assert group == {("m", "log"): (Harness.window(1).end, None)}
     h.reopen()
     assert states(h.store) == before_states
     assert before_states[("drift", "age", "psi")].active_since == Harness.window(1).end
     assert [s.feature for s in store_alerts.list_silences(h.store.engine, monitor="m")] == ["income"]
-    with h.store.engine.connect() as conn:
-        assert store_alerts.notify_group(conn, "m", "log") == group == (Harness.window(1).end, None)
+    assert groups(h.store) == group
     # the unchanged firing alert is not re-sent after the restart, and the silence still holds
     for n in range(2, 7):  # window 6 ends 5h after the first queue
         assert h.run([fig("age"), fig("income")]).messages == [], f"run {n}"
@@ -753,9 +759,6 @@ def test_r13_retrain_ignores_alerts_it_is_not_on(make: Callable[..., Harness]) -
         "sink:retrain.requested"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: retrain.requested only counts alerts already firing (evaluate.py "
-                                       "_queue_events `fingerprint in shown` + `==`): with alert for_runs=3 and "
-                                       "retrain for_runs=2 it is never sent")
 def test_r13_retrain_is_independent_of_the_alert_for_runs(make: Callable[..., Harness]) -> None:
     h = make(for_runs=3, webhooks={"sink": subscription(events=["retrain.requested"])},
              retrain=RetrainPolicy(on=("drift.drift_share",), for_runs=2))
@@ -764,9 +767,6 @@ def test_r13_retrain_is_independent_of_the_alert_for_runs(make: Callable[..., Ha
     assert sum(len(e) for e in sent) == 1, sent
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an insufficient_data run under no_data=keep_last leaves "
-                                       "breaching_runs == retrain.for_runs, so evaluate.py sends retrain.requested "
-                                       "again although nothing breached")
 def test_r13_retrain_not_requested_again_on_a_no_data_run(make: Callable[..., Harness]) -> None:
     h = make(webhooks={"sink": subscription(events=["retrain.requested"])},
              retrain=RetrainPolicy(on=("drift.drift_share",), for_runs=2))
