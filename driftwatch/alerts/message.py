@@ -109,8 +109,8 @@ class Message:
 
     ``status`` is ``firing`` while any item still fires, else ``resolved``. ``items`` are kept
     worst first (``ordered()`` sorts them); channels cut the list to what fits and say
-    "…and N more". ``key`` is stable for the same (monitor, window, channel): the dispatcher
-    and webhook receivers use it to deduplicate.
+    "…and N more". ``key`` is stable for the same (monitor run, channel) — every retry of the
+    message carries it (the webhook-id, the email Message-ID), so receivers can deduplicate.
     """
 
     monitor: str
