@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, literal_column, or_, select
 
 from .alert_tables import alert_states
+from .results import results_query
 from .runs import RunRecord
 from .runs import _record as _run_record
 from .tables import results as results_table
@@ -168,21 +169,11 @@ def results_page(engine: Engine, *, monitor: str, metric: str | None = None, fea
     filters and the ``window_end`` range are exactly the column order of the R33 indexes.
     """
     t = results_table
-    query = select(t).where(t.c.monitor == monitor)
-    if metric is not None:
-        query = query.where(t.c.metric == metric)
-    if feature is not None:
-        query = query.where(t.c.feature == feature)
-    if run_id is not None:
-        query = query.where(t.c.run_id == run_id)
-    if since is not None:
-        query = query.where(t.c.window_end >= since)
-    if until is not None:
-        query = query.where(t.c.window_end <= until)
-    if after is not None:
+    query = results_query(run_id=run_id, monitor=monitor, metric=metric, feature=feature, since=since, until=until,
+                          limit=limit)
+    if after is not None:  # the keyset cursor: strictly after (window_end, id)
         end, row_id = after
         query = query.where(t.c.window_end >= end, or_(t.c.window_end > end, t.c.id > row_id))
-    query = query.order_by(t.c.window_end, t.c.id).limit(limit)
     with engine.connect() as conn:
         return [_result_row(row) for row in conn.execute(query)]
 
