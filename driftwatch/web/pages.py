@@ -133,6 +133,9 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
     # at: a monitor's drift share only changes when a run of it starts or ends, so most requests
     # redraw none, and skip the one statement whose cost grows with monitors x windows.
     sparks: dict[str, tuple[tuple[int, str], Any, float | None]] = {}
+    # The last overview page drawn, with everything it shows as its key: while no run lands,
+    # no alert changes and no "3 h ago" text moves on, the same bytes are served again.
+    drawn: dict[str, tuple[tuple[Any, ...], bytes]] = {}
 
     def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("title", "driftwatch")
@@ -171,8 +174,18 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             lines.append(line)
         counts = {"failed": sum(line.failed for line in lines), "stale": sum(line.stale for line in lines),
                   "firing": sum(1 for line in lines if line.firing)}
-        return page(request, "index.html", lines=lines, counts=counts, now=now, ago=ago,
-                    spark_windows=reports.SPARK_WINDOWS)
+        shown = (request.scope.get("root_path", ""), tuple(
+            (line.name, line.configured, line.last_run, line.firing, line.stale, line.stale_since,
+             sparks[line.name][0] if line.name in sparks else None, line.latest_share,
+             ago(line.last_run.finished_at or line.last_run.started_at, now) if line.last_run else "")
+            for line in lines))
+        previous = drawn.get("/")
+        if previous is not None and previous[0] == shown:
+            return HTMLResponse(previous[1], headers=HEADERS)
+        response = page(request, "index.html", lines=lines, counts=counts, now=now, ago=ago,
+                        spark_windows=reports.SPARK_WINDOWS)
+        drawn["/"] = (shown, bytes(response.body))
+        return response
 
     @api.get("/monitors/{name}", response_class=HTMLResponse, include_in_schema=False)
     def monitor(request: Request, name: str, before_id: str | None = None) -> HTMLResponse:

@@ -450,3 +450,37 @@ def test_overview_redraws_a_sparkline_when_a_run_ends(tmp_path: Path) -> None:
         run(2, 0.7)
         assert latest_share(c) == "0.7"
     store.dispose()
+
+
+def test_overview_serves_the_page_it_drew_until_something_it_shows_changes(tmp_path: Path) -> None:
+    """The drawn page is kept while nothing on it changes; time moving an "ago" text, a firing
+    alert or a new run draws it again."""
+    from fastapi import FastAPI
+
+    from driftwatch.store.alert_tables import alert_states
+
+    store = Store(f"sqlite:///{tmp_path / 'dw.db'}")
+    store.create_all()
+    window = Window(START, START + timedelta(hours=1))
+    run_id = store.start_run("m", window, owner="test")
+    assert run_id is not None
+    store.finish_run(run_id, [], rows_reference=1, rows_current=1)
+    finished = store.run(run_id).finished_at  # type: ignore[union-attr]
+    clock = [finished + timedelta(minutes=5, seconds=10)]
+    app = FastAPI()
+    app.include_router(pages.router(store, None, clock=lambda: clock[0]))
+    with TestClient(app) as c:
+        first = c.get("/").text
+        assert "5 min ago" in first
+        clock[0] += timedelta(seconds=20)  # still "5 min ago": the same page
+        assert c.get("/").text == first
+        clock[0] += timedelta(minutes=1)
+        moved = c.get("/").text
+        assert "6 min ago" in moved and moved != first
+        with store.engine.begin() as conn:
+            conn.execute(alert_states.insert().values(
+                fingerprint="f" * 16, monitor="m", detector="drift", feature="x", metric="ks", state="firing",
+                severity="alert", breaching_runs=1, clean_runs=0, updated_at=finished))
+        fired = c.get("/").text
+        assert fired != moved and "1 with firing alerts" in fired
+    store.dispose()
