@@ -7,18 +7,18 @@ issue 6 asks): per run one drift result per feature (KS, with reference and curr
 rows per monitor. Rows go in with ``executemany`` in batches, window by window across all
 monitors (as a daemon writes them, so one monitor's rows are spread through the tables).
 
-Then it serves ``driftwatch.web.create_app`` with uvicorn on 127.0.0.1 (a thread, like
-``driftwatch serve``), and requests each page ``--requests`` times over loopback with httpx (a
-random monitor / run each time, after a warm-up of five), and prints p50 / p99 / max beside the
-target (p99 < 150 ms), and the first request's time: for ``/`` that is the cold case, when every
-monitor's sparkline is drawn anew (as after a round of runs ends); later requests reuse them.
+Then it starts ``driftwatch serve`` on 127.0.0.1 in a process of its own and requests each page
+``--requests`` times over loopback with httpx (a random monitor / run each time, after a warm-up
+of five). It prints p50 / p99 / max beside the target (p99 < 150 ms) and the first request's
+time: for ``/`` that is the cold case, when every monitor's sparkline and the page are drawn
+anew (as after a round of runs ends); later requests reuse them while nothing shown changes.
 Finally it prints the plan of every statement the pages send (``reports.statements``):
 ``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL, and names every statement that reads
 a table in full (on small tables the PostgreSQL planner rightly prefers a sequential scan; the
 outbox has no index by monitor).
 
 Run:    python bench/web_bench.py [--monitors 500] [--runs 1000] [--features 50] [--requests 200]
-                                  [--sqlite PATH] [--postgres-url URL] [--keep]
+                                  [--sqlite PATH] [--postgres-url URL] [--keep] [--reuse]
 Quick:  python bench/web_bench.py --monitors 50 --runs 100 --features 20
 PostgreSQL too:  --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 (the PostgreSQL run creates a database ``dw_web_bench_<pid>`` next to the given one and drops it)
@@ -32,6 +32,8 @@ import os
 import random
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -48,8 +50,6 @@ from driftwatch.store import Store
 from driftwatch.store.alert_tables import alert_states, outbox, silences
 from driftwatch.store.reports import statements
 from driftwatch.store.tables import results, runs
-from driftwatch.web import create_app
-from driftwatch.web.server import WebServer
 
 UTC = timezone.utc
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -183,8 +183,15 @@ def measure(store: Store, monitors: int, requests: int, seed: int) -> None:
     with store.engine.connect() as conn:
         max_run = int(conn.execute(select(sa.func.max(runs.c.id))).scalar_one())
     port = free_port()
-    server = WebServer(create_app(store), "127.0.0.1", port)
-    server.start()
+    # The server is its own process, as `driftwatch serve` runs: a server thread in this process
+    # would share the GIL with the timing client and add its pauses to the figures.
+    folder = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    config = folder / "config.toml"
+    url = store.engine.url.render_as_string(hide_password=False)
+    config.write_text(f'[store]\nurl = {json.dumps(url)}\n[web]\nhost = "127.0.0.1"\nport = {port}\n',
+                      encoding="utf-8")
+    server = subprocess.Popen([sys.executable, "-m", "driftwatch.cli", "serve", "--config", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"))
     base = f"http://127.0.0.1:{port}"
     pages = {
         "/": lambda: "/",
@@ -193,7 +200,7 @@ def measure(store: Store, monitors: int, requests: int, seed: int) -> None:
     }
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(100):
+            for _ in range(400):
                 try:
                     client.get("/healthz")
                     break
@@ -221,7 +228,8 @@ def measure(store: Store, monitors: int, requests: int, seed: int) -> None:
                 print(f"{label:<20} {p50:8.1f} {p99:8.1f} {times[-1]:8.1f} {size / 1024:6.0f}  {verdict}"
                       f"  (first request: {first:.0f} ms)")
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(30)
 
 
 def explain(store: Store, monitors: int) -> list[str]:
@@ -280,7 +288,8 @@ def bench(url: str, args: argparse.Namespace) -> None:
           f"{args.features} features")
     store = Store(url)
     store.create_all()
-    fill(store, args.monitors, args.runs, args.features, args.seed)
+    if not args.reuse:
+        fill(store, args.monitors, args.runs, args.features, args.seed)
     measure(store, args.monitors, args.requests, args.seed)
     explain(store, args.monitors)
     store.dispose()
@@ -297,12 +306,15 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="also bench PostgreSQL (a fresh database beside this one)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the SQLite file given by --sqlite as it is (filled by an earlier --keep run)")
     args = parser.parse_args()
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             path = args.sqlite or Path(tmp) / "bench.db"
-            if path.exists():
-                raise SystemExit(f"{path}: exists; give a new file")
+            if path.exists() != args.reuse:
+                raise SystemExit(f"{path}: exists; give a new file" if not args.reuse
+                                 else f"{path}: --reuse needs an existing file")
             bench(f"sqlite:///{path}", args)
             if args.keep and args.sqlite is None:
                 kept = Path.cwd() / "web_bench.db"
