@@ -95,8 +95,9 @@ def fill(store: Store, monitors: int, n_runs: int, features: int, seed: int) -> 
         raw_insert(conn, results, batch_results)
         batch_runs.clear()
         batch_results.clear()
+        conn.commit()  # one transaction per batch: SQLite's WAL stays small, as a daemon's would
 
-    with store.engine.begin() as conn:
+    with store.engine.connect() as conn:
         for i in range(n_runs):
             start, end = T0 + timedelta(hours=i), T0 + timedelta(hours=i + 1)
             for m in range(monitors):
@@ -162,6 +163,7 @@ def fill(store: Store, monitors: int, n_runs: int, features: int, seed: int) -> 
             for table in ("runs", "results"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT MAX(id) FROM {table}))")
+        conn.commit()
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
