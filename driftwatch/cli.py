@@ -8,6 +8,7 @@ no traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import shutil
 import sys
@@ -269,12 +270,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failures else EXIT_OK
 
 
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, config, the app) out of the garbage
+    collector's reach: a long-running process otherwise rescans them in every full collection,
+    a pause of 100+ ms that lands on a random request (the web bench's tail showed it)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .scheduler import Daemon
 
     daemon = Daemon(args.config, web=not args.no_web, dispatcher=not args.no_dispatcher, host=args.host,
                     port=args.port)
-    return daemon.serve_forever()
+    return daemon.serve_forever(on_started=_freeze_startup_objects)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -295,6 +304,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server.start()
+    _freeze_startup_objects()
     while not stop.wait(0.5):
         if not server.alive:  # it could not bind its port, say
             _error("web server stopped; see the log above")

@@ -267,13 +267,16 @@ class Daemon:
         self.stopped.set()
         return idle
 
-    def serve_forever(self) -> int:
-        """Run until SIGTERM or SIGINT (exit 0); SIGHUP reloads the config."""
+    def serve_forever(self, *, on_started: Callable[[], object] | None = None) -> int:
+        """Run until SIGTERM or SIGINT (exit 0); SIGHUP reloads the config. ``on_started`` is
+        called once everything runs (the CLI freezes start-up objects out of the GC there)."""
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self.reload())
         self.start()
+        if on_started is not None:
+            on_started()
         stop.wait()
         log.info("shutting down")
         if not self.stop():
