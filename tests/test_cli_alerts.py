@@ -278,7 +278,7 @@ def test_R28_run_no_dispatcher_starts_a_daemon_that_sends_nothing(
 
     seen: dict[str, Any] = {}
 
-    def serve_forever(self: Any) -> int:
+    def serve_forever(self: Any, **kwargs: Any) -> int:
         seen["dispatcher"] = self.dispatcher
         seen["web"] = self.web
         if self.dispatcher is not None:

@@ -417,10 +417,9 @@ def test_R15_a_target_that_times_out_does_not_delay_another_targets_delivery_in_
     assert dispatcher.run_once() == []  # the scheduler's call: returns at once, workers send
     wait_until(lambda: row(store, quick.id).state == "delivered", 2.0, "the fast target's delivery")
     assert time.monotonic() - started < 2.0
-    # The fast receiver was called while the slow one still held its request (served in parallel,
-    # not after the slow target's 0.5 s timeout).
-    assert fast.requests[0].wall - slow.requests[0].wall < 0.5
-    assert row(store, stuck.id).attempts == 0  # still in flight
+    # The fast target was served while the slow one's attempt was still going (in parallel, not
+    # after the slow target's 0.5 s timeout): that attempt is not recorded yet.
+    assert row(store, stuck.id).attempts == 0
     wait_until(lambda: row(store, stuck.id).attempts == 1, 3.0, "the slow target's attempt to time out")
     timed_out = row(store, stuck.id)
     assert (timed_out.state, timed_out.last_status) == ("pending", "timeout")
