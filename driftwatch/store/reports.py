@@ -105,7 +105,6 @@ class MonitorRow:
     name: str
     last_run: RunRecord | None
     last_success: RunRecord | None
-    drift_share: list[SparkPoint]
 
 
 @dataclass(frozen=True)
@@ -130,20 +129,22 @@ def _runs_by_id(conn: Connection, ids: set[int]) -> dict[int, RunRecord]:
     return {row.id: run_record(row) for row in rows}
 
 
-def monitor_overview(conn: Connection, *, sparklines: bool = True) -> dict[str, MonitorRow]:
-    """Every monitor with runs in the store: its latest run, latest success and (unless
-    ``sparklines=False``, when the caller still has them) its sparkline points."""
+def monitor_overview(conn: Connection) -> dict[str, MonitorRow]:
+    """Every monitor with runs in the store: its latest run and latest success."""
     heads = conn.execute(_OVERVIEW).all()
     runs = _runs_by_id(conn, {i for row in heads for i in (row.last_id, row.ok_id) if i is not None})
+    return {row.name: MonitorRow(row.name, runs.get(row.last_id), runs.get(row.ok_id)) for row in heads}
+
+
+def drift_share_sparks(conn: Connection) -> dict[str, list[SparkPoint]]:
+    """Each monitor's data-set drift share over its last ``SPARK_WINDOWS`` windows, oldest first."""
     sparks: dict[str, dict[object, SparkPoint]] = {}
-    for row in conn.execute(_SPARKS) if sparklines else ():
+    for row in conn.execute(_SPARKS):
         # One point per window: a rerun's figure (a higher id) replaces the earlier attempt's.
         # The window end stays the driver's raw value: it is only a key here, and parsing
         # 15,000 timestamps would cost more than the rest of the overview.
         sparks.setdefault(row.monitor, {})[row.window_key] = SparkPoint(row.value, row.status)
-    return {row.name: MonitorRow(row.name, runs.get(row.last_id), runs.get(row.ok_id),
-                                 list(sparks.get(row.name, {}).values())[-SPARK_WINDOWS:])
-            for row in heads}
+    return {name: list(points.values())[-SPARK_WINDOWS:] for name, points in sparks.items()}
 
 
 def firing_counts(conn: Connection) -> dict[str, int]:

@@ -149,13 +149,13 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
     def overview(request: Request) -> HTMLResponse:
         now = clock()
         with store.engine.connect() as conn:
-            stored = reports.monitor_overview(conn, sparklines=False)
+            stored = reports.monitor_overview(conn)
             keys = {name: (head.last_run.id, head.last_run.status) if head.last_run else (0, "")
                     for name, head in stored.items()}
             if any(name not in sparks or sparks[name][0] != key for name, key in keys.items()):
-                stored = reports.monitor_overview(conn)
-                for name, head in stored.items():
-                    points = head.drift_share
+                drawn_points = reports.drift_share_sparks(conn)
+                for name in stored:
+                    points = drawn_points.get(name, [])
                     chart = sparkline([p.value for p in points], lo=0, hi=1,
                                       alerts=[p.status in ("alert", "warn") for p in points],
                                       title=f"{name}: data-set drift share, last {len(points)} windows")
