@@ -4,8 +4,7 @@ every section, and build the plugins. Every problem is recorded; nothing stops a
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -16,10 +15,11 @@ from ..schedule import Schedule
 from ..secrets import Secret
 from ..timeutil import parse_duration
 from .alerts import POLICY_KEYS, AlertPolicy, AlertsSettings, RetrainPolicy
+from .build_alerts import build_alert_sections, check_alert_references
 from .daemon import DaemonSettings, MetricsSettings, WebSettings
 from .interpolate import interpolate
 from .overrides import apply_overrides
-from .plugins import PluginRegistry, build, build_plugin, check_keys, toml_type
+from .plugins import PluginRegistry, build, build_plugin, check_keys, check_name, toml_type
 from .problems import Problems, join, secret_values
 from .settings import (
     DEFAULT_STORE_URL,
@@ -60,7 +60,6 @@ def default_detector_types(schema: Schema | None) -> list[str]:
     if schema is not None and schema.sensitive:
         types.append("fairness")
     return types
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _URL_HELP = "expected e.g. sqlite:///driftwatch.db or postgresql+psycopg://user@host/db"
 
 
@@ -156,7 +155,7 @@ class _Builder:
         before = len(self.problems.items)
         connectors, detectors = self.registries()
         check_keys(table, MONITOR_KEYS, path, self.problems)
-        name = self.name(table.get("name"), join(path, "name"))
+        name = check_name(table.get("name"), join(path, "name"), self.problems)
         window = None
         if "window" in table:
             window = self.duration(table["window"], join(path, "window"))
@@ -227,48 +226,6 @@ class _Builder:
             self.problems.add(join(path, key) if sep else path, message if sep else str(exc))
             return None
 
-    def named_tables(self, value: object, path: str, build_one: Any) -> dict[str, object]:
-        """``[SECTION.NAME]`` tables built one by one; names checked like monitor names."""
-        if not isinstance(value, Mapping):
-            self.problems.add(path, f"must be a table of named tables ([{path}.NAME]), got {toml_type(value)}")
-            return {}
-        out: dict[str, object] = {}
-        for name, table in value.items():
-            where = join(path, str(name))
-            if self.name(name, where) is None:
-                continue
-            built = build_one(table, where)
-            if built is not None:
-                out[name] = built
-        return out
-
-    def check_routes(self, table: object, path: str, channels: Mapping[str, object]) -> None:
-        """Every channel named in ``table``'s ``channels`` or ``routes[i].channels`` (the raw
-        ``[alerts]`` or ``[monitors.alerts]`` table at ``path``) must be configured (R39)."""
-        if not isinstance(table, Mapping):
-            return
-        configured = ", ".join(sorted(channels)) or "none; add a [channels.NAME] table"
-        lists: list[tuple[str, object]] = [(join(path, "channels"), table.get("channels"))]
-        routes = table.get("routes")
-        if isinstance(routes, list):
-            lists += [(join(join(join(path, "routes"), i), "channels"), route.get("channels"))
-                      for i, route in enumerate(routes) if isinstance(route, Mapping)]
-        for where, names in lists:
-            if not isinstance(names, list):
-                continue  # a wrong type is reported when the policy is built
-            for i, name in enumerate(names):
-                if isinstance(name, str) and name not in channels:
-                    self.problems.add(join(where, i), f"unknown channel {name!r} (configured: {configured})")
-
-    def check_subscriptions(self, webhooks: Mapping[str, object], names: Collection[str]) -> None:
-        """Every monitor a subscription names must be configured (a monitor with other problems
-        still counts as configured: its own problems are reported where they are)."""
-        for sub_name, sub in webhooks.items():
-            for monitor in getattr(sub, "monitors", ()):
-                if monitor not in names:
-                    self.problems.add(join(join("webhooks", sub_name), "monitors"),
-                                      f"unknown monitor {monitor!r} (configured: {', '.join(sorted(names))})")
-
     def schedule(self, table: Mapping[str, Any], path: str, window: timedelta | None) -> Schedule | None:
         """``schedule`` (default: every ``window``), ``timezone`` and ``delay`` as one ``Schedule``."""
         if "schedule" not in table:
@@ -317,17 +274,6 @@ class _Builder:
         if connector is None:
             return None
         return LabelsSettings(connector=cast("Connector", connector), id_column=id_column)
-
-    def name(self, value: object, path: str) -> str | None:
-        if value is None:
-            self.problems.add(path, "missing required key")
-        elif not isinstance(value, str):
-            self.problems.add(path, f"must be a string, got {toml_type(value)}")
-        elif not _NAME.fullmatch(value):
-            self.problems.add(path, f"must be letters, digits, '_', '-' or '.' ([A-Za-z0-9_.-]+), got {value!r}")
-        else:
-            return value
-        return None
 
     def reference(self, table: object, path: str, connectors: PluginRegistry) -> ReferenceSettings | None:
         if not isinstance(table, Mapping):
@@ -418,32 +364,16 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
         if key not in SECTIONS:
             kind = "section" if isinstance(value, (Mapping, list)) else "key"
             problems.add(key, f"unknown {kind} (valid: {', '.join(sorted(SECTIONS))})")
-    from ..alerts.channels import REGISTRY as CHANNELS
-    from ..alerts.channels.webhook import WebhookSubscription
-
-    alerts = build(AlertsSettings, merged.get("alerts", {}), "alerts", problems)
+    alerts, channels, webhooks = build_alert_sections(merged, problems, builder.base)
     if alerts is not None:
         builder.alerts = alerts
-    channels = builder.named_tables(
-        merged.get("channels", {}), "channels",
-        lambda table, where: build_plugin(CHANNELS, table, where, problems, base_dir=builder.base))
-    webhooks = builder.named_tables(
-        merged.get("webhooks", {}), "webhooks",
-        lambda table, where: build(WebhookSubscription, table, where, problems, base_dir=builder.base))
     store = builder.store(merged.get("store", {}))
     profile = build(ProfileOptions, merged.get("profile", {}), "profile", problems)
     daemon = build(DaemonSettings, merged.get("daemon", {}), "daemon", problems)
     web = build(WebSettings, merged.get("web", {}), "web", problems)
     metrics = build(MetricsSettings, merged.get("metrics", {}), "metrics", problems)
     monitors = builder.monitors(merged.get("monitors", []))
-    builder.check_routes(merged.get("alerts"), "alerts", channels)
-    raw_monitors = merged.get("monitors")
-    raw_monitors = raw_monitors if isinstance(raw_monitors, list) else []
-    for i, table in enumerate(raw_monitors):
-        if isinstance(table, Mapping):
-            builder.check_routes(table.get("alerts"), join(join("monitors", i), "alerts"), channels)
-    builder.check_subscriptions(webhooks, {t["name"] for t in raw_monitors
-                                           if isinstance(t, Mapping) and isinstance(t.get("name"), str)})
+    check_alert_references(merged, channels, webhooks, problems)
     if problems or store is None or profile is None or daemon is None or web is None or alerts is None \
             or metrics is None:
         return None

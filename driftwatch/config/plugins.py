@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from ..secrets import Secret
 from .problems import Problems, join
 
-__all__ = ["PluginRegistry", "build", "build_plugin", "check_keys", "toml_type"]
+__all__ = ["PluginRegistry", "build", "build_plugin", "check_keys", "check_name", "toml_type"]
 
 T = TypeVar("T")
 _FIELD_HEAD = re.compile(r"[.\[]")
@@ -66,6 +66,23 @@ def check_keys(table: Mapping[str, Any], valid: Collection[str], path: str, prob
             problems.add(join(path, str(key)), f"unknown key (valid: {listed})")
             ok = False
     return ok
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def check_name(value: object, path: str, problems: Problems) -> str | None:
+    """A monitor, channel or webhook name: it appears in URLs, metrics labels and log lines, so
+    only letters, digits, ``_``, ``-`` and ``.``. None after recording the problem."""
+    if value is None:
+        problems.add(path, "missing required key")
+    elif not isinstance(value, str):
+        problems.add(path, f"must be a string, got {toml_type(value)}")
+    elif not _NAME.fullmatch(value):
+        problems.add(path, f"must be letters, digits, '_', '-' or '.' ([A-Za-z0-9_.-]+), got {value!r}")
+    else:
+        return value
+    return None
 
 
 def _wants_secret(spec: dataclasses.Field[Any]) -> bool:
