@@ -22,7 +22,8 @@ Run:    python bench/web_bench.py [--monitors 500] [--runs 1000] [--features 50]
                                   [--sqlite PATH] [--postgres-url URL] [--keep] [--reuse]
 Quick:  python bench/web_bench.py --monitors 50 --runs 100 --features 20
 PostgreSQL too:  --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test
-(the PostgreSQL run creates a database ``dw_web_bench_<pid>`` next to the given one and drops it)
+(the PostgreSQL run creates a database ``dw_web_bench_<pid>`` next to the given one and drops it
+unless ``--keep``; ``--reuse`` measures the database at ``--postgres-url`` itself)
 """
 
 from __future__ import annotations
@@ -188,13 +189,26 @@ def fill(store: Store, monitors: int, n_runs: int, features: int, seed: int) -> 
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT MAX(id) FROM {table}))")
         conn.commit()
+    settle(store)
+    print(f"filled {total:,} runs, {result_id:,} results in {time.perf_counter() - started:.0f} s")
+
+
+def settle(store: Store) -> None:
+    """Statistics for the planner, then every written page on disk before timing starts.
+
+    Without the checkpoint and sync, the write-back of the fill (and of VACUUM's hint bits, which
+    touch every page of a fresh PostgreSQL table) runs during the measurement: on this machine it
+    put 400 ms stalls into PostgreSQL run pages that a settled server does not have."""
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.exec_driver_sql("CHECKPOINT")
     else:
         with store.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    print(f"filled {total:,} runs, {result_id:,} results in {time.perf_counter() - started:.0f} s")
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.sync()
 
 
 def add_alerts(conn: sa.Connection, names: list[str], end: datetime, last_run_id: int) -> None:
@@ -314,16 +328,21 @@ def _full_scan(line: str, sqlite: bool) -> str | None:
     return None
 
 
-def postgres_database(url: str) -> Iterator[str]:
+def postgres_database(url: str, *, keep: bool) -> Iterator[str]:
+    """A fresh database beside ``url``'s, dropped afterwards unless ``keep``."""
     name = f"dw_web_bench_{os.getpid()}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
     try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        yield bench_url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"kept {bench_url} (measure it again with --reuse --no-sqlite --postgres-url URL)")
+        else:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
@@ -332,7 +351,9 @@ def bench(url: str, args: argparse.Namespace) -> None:
           f"{args.features} features")
     store = Store(url)
     store.create_all()
-    if not args.reuse:
+    if args.reuse:
+        settle(store)
+    else:
         fill(store, args.monitors, args.runs, args.features, args.seed)
     measure(store, args.monitors, args.requests, args.seed)
     explain(store, args.monitors)
@@ -349,9 +370,10 @@ def main() -> None:
     parser.add_argument("--sqlite", type=Path, help="the SQLite file (default: a temp dir)")
     parser.add_argument("--postgres-url", help="also bench PostgreSQL (a fresh database beside this one)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file and the PostgreSQL database")
     parser.add_argument("--reuse", action="store_true",
-                        help="measure the SQLite file given by --sqlite as it is (filled by an earlier --keep run)")
+                        help="measure the stores given by --sqlite and --postgres-url as they are "
+                             "(filled by an earlier --keep run)")
     args = parser.parse_args()
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
@@ -364,8 +386,10 @@ def main() -> None:
                 kept = Path.cwd() / "web_bench.db"
                 os.replace(path, kept)
                 print(f"kept {kept}")
-    if args.postgres_url:
-        for url in postgres_database(args.postgres_url):
+    if args.postgres_url and args.reuse:
+        bench(args.postgres_url, args)
+    elif args.postgres_url:
+        for url in postgres_database(args.postgres_url, keep=args.keep):
             bench(url, args)
 
 
