@@ -60,6 +60,8 @@ def default_detector_types(schema: Schema | None) -> list[str]:
     if schema is not None and schema.sensitive:
         types.append("fairness")
     return types
+
+
 _URL_HELP = "expected e.g. sqlite:///driftwatch.db or postgresql+psycopg://user@host/db"
 
 
