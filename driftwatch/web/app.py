@@ -6,7 +6,10 @@ runs one) is running, else 503 with the reason (R32), so a load balancer or an o
 hold traffic until the daemon can do its job.
 
 Beside them: the JSON API under ``/api/v1`` (``api``), ``/metrics`` (``metrics``), the pages
-(``pages``) behind a login when ``web.auth_token`` is set (``auth``), and ``/static``.
+(``pages``) behind a login when ``web.auth_token`` is set (``auth``), and ``/static``. The API
+docs at ``/docs`` load Swagger UI from files the ``fastapi-offline`` package ships, not from a
+CDN, so they open on a network without internet as the pages do. There is no ``/redoc``: ReDoc
+fetches its logo from the internet whatever the page says.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,8 +69,8 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
     registers its collector (a fresh one per app by default, never the process-global one).
     ``clock`` says what "now" is (silence states, the pages).
     """
-    app = FastAPI(title="driftwatch", version=__version__,
-                  description="Drift reports, alerts and silences of the driftwatch daemon.")
+    app = FastAPIOffline(title="driftwatch", version=__version__, redoc_url=None,
+                         description="Drift reports, alerts and silences of the driftwatch daemon.")
     auth = Auth(settings.web if settings is not None else None)
     app.add_exception_handler(LoginRequired, login_redirect)
 

@@ -233,3 +233,24 @@ def test_login_then_pages(browser: Browser, browser_site: Site, problems: list[s
         server.stop()
     # a wrong token is answered with a page, not a dialog or a script error
     assert [p for p in problems if not p.startswith("console: Failed to load resource")] == []
+
+
+def test_api_docs_render_with_no_request_beyond_the_server(browser: Browser, base_url: str,
+                                                           problems: list[str]) -> None:
+    """Swagger UI comes from the server itself: an ops network without internet still gets its
+    API docs, and every operation of the schema is listed."""
+    schema = httpx.get(f"{base_url}/openapi.json").json()
+    operations = [op for methods in schema["paths"].values() for op in methods.values()]
+    elsewhere: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"),
+                  lambda route: (elsewhere.append(route.request.url), route.abort()))
+    page = watched(context.new_page(), problems)
+    page.goto(f"{base_url}/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert page.locator(".swagger-ui .opblock").count() == len(operations)
+    assert "driftwatch" in page.locator(".swagger-ui .info .title").inner_text()
+    shoot(page, "api-docs-1280")
+    context.close()
+    assert elsewhere == []
+    assert problems == []
