@@ -56,12 +56,18 @@ schedule do not queue behind each other; ``0s`` starts them all at once.
             raise ValueError(f"workers: must be an integer >= 1, got {self.workers!r}")
 
 
+#: Shortest ``web.auth_token`` accepted (16 random characters are out of reach of guessing).
+MIN_TOKEN_LENGTH = 16
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """``[web]``: where the pages, the API, ``/metrics`` and the health endpoints listen.
 
     ``auth_token`` (a secret, e.g. ``"${DRIFTWATCH_TOKEN}"``): when set, the API needs
     ``Authorization: Bearer <token>`` and the pages a login; changing silences always needs it.
+    It must be at least ``MIN_TOKEN_LENGTH`` characters: neither the login form nor the API
+    limits attempts, so the token's length is what makes guessing it hopeless.
     ``protect_metrics``: also require the token for ``/metrics`` (``/healthz``/``/readyz`` stay open).
     """
 
@@ -75,6 +81,10 @@ class WebSettings:
             object.__setattr__(self, "auth_token", Secret(self.auth_token))
         if self.auth_token is not None and not self.auth_token.reveal():
             raise ValueError("auth_token: must not be empty (leave it out to turn authentication off)")
+        if self.auth_token is not None and len(self.auth_token.reveal()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"auth_token: must be at least {MIN_TOKEN_LENGTH} characters, got "
+                             f"{len(self.auth_token.reveal())} (make one with: python3 -c "
+                             f"'import secrets; print(secrets.token_urlsafe(32))')")
         if not isinstance(self.protect_metrics, bool):
             raise ValueError(f"protect_metrics: must be true or false, got {self.protect_metrics!r}")
         if not isinstance(self.host, str) or not self.host:

@@ -107,3 +107,15 @@ def test_sql_connector_url_problem_shows_no_password(write, tmp_path: Path) -> N
     lines = validate(path, environ={})
     assert lines == [f"{path}:5: monitors[0].current.table: set either table or query"]
     assert_hidden(lines, PASSWORD)
+
+
+def test_a_short_auth_token_is_refused_by_length_without_showing_it(write) -> None:
+    short = "Hunter2-15chars"  # 15 characters: one below the minimum
+    path = write('[web]\nport = 8080\nauth_token = "${DRIFTWATCH_TOKEN}"\n')
+    lines = validate(path, environ={"DRIFTWATCH_TOKEN": short})
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:3: web.auth_token: must be at least 16 characters, got 15 (make one with: ")
+    assert_hidden(lines, short)
+    sixteen = short + "!"
+    assert validate(path, environ={"DRIFTWATCH_TOKEN": sixteen}) == []
+    assert load(path, environ={"DRIFTWATCH_TOKEN": sixteen}).web.auth_token.reveal() == sixteen

@@ -215,7 +215,7 @@ def test_charts_without_javascript(browser: Browser, base_url: str, browser_site
 
 
 def test_login_then_pages(browser: Browser, browser_site: Site, problems: list[str]) -> None:
-    guarded = replace(browser_site.settings, web=WebSettings(auth_token="s3cret-token"))
+    guarded = replace(browser_site.settings, web=WebSettings(auth_token="s3cret-token-for-the-browser"))
     server, base = serve(make_app(browser_site.store, guarded, NOW))
     try:
         page = watched(browser.new_page(), problems)
@@ -224,7 +224,7 @@ def test_login_then_pages(browser: Browser, browser_site: Site, problems: list[s
         page.fill("input[name=token]", "wrong")
         page.click("button[type=submit], input[type=submit]")
         assert page.locator("figure.card").count() == 0
-        page.fill("input[name=token]", "s3cret-token")
+        page.fill("input[name=token]", "s3cret-token-for-the-browser")
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_url(f"{base}/monitors/shop")
         assert page.locator("figure.card svg path.series").count() >= 5
