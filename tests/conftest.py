@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, *, step: float = 0.1) -> None:
+    """Poll ``condition`` every ``step`` seconds; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,6 +31,8 @@ import pytest
 import sqlalchemy as sa
 
 from driftwatch.store import Store
+
+from .conftest import wait_for
 
 UTC = timezone.utc
 SECOND = timedelta(seconds=1)
@@ -58,14 +60,6 @@ type = "drift"
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, *, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
 
 
 def now() -> datetime:

@@ -8,9 +8,7 @@ SQLite file, monitors reading CSV files; requests go over HTTP with httpx.
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +17,8 @@ import pandas as pd
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch.scheduler import Daemon
+
+from .conftest import free_port, wait_for
 
 TOKEN = "t0ken-for-the-test"
 MONITOR = """
@@ -34,20 +34,6 @@ path = "cur.csv"
 type = "file"
 path = "ref.csv"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def write_config(folder: Path, names: list[str]) -> Path:

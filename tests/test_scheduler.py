@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from driftwatch.config import load
 from driftwatch.model import Window
 from driftwatch.scheduler import INTERNAL, RETENTION, Daemon, Runner, start_offset
 from driftwatch.store import Store
+
+from .conftest import wait_for
 
 UTC = timezone.utc
 #: The injected clock starts 30 s after a whole minute.
@@ -265,14 +266,6 @@ def test_retention_unset_keeps_everything(minute_project: Path, clock: Clock) ->
 
 
 # -- R24: the daemon's APScheduler ---------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,15 +32,11 @@ with warnings.catch_warnings():
 from driftwatch.store import Store
 from driftwatch.web import create_app
 
+from .conftest import free_port
+
 UTC = timezone.utc
 DRIFTWATCH = str(Path(sys.executable).with_name("driftwatch"))
 PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 import time
 from collections import Counter
@@ -39,6 +38,8 @@ from driftwatch.store import Store
 from driftwatch.store import outbox as store_outbox
 from driftwatch.store.outbox import OutboxRow, enqueue
 from driftwatch.webhooks import verify
+
+from ..conftest import free_port
 
 UTC = timezone.utc
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -526,12 +527,6 @@ def test_R20_slack_429_sets_next_attempt_from_retry_after_without_sleeping(
 
 
 # -- R23: email refused by the server ----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

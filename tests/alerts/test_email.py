@@ -28,16 +28,12 @@ from driftwatch.errors import DeliveryError
 from driftwatch.model import Window
 from driftwatch.secrets import Secret
 
+from ..conftest import free_port
+
 EVIL = "<script>alert(1)</script>"
 TO = ("ops@example.com", "ml@example.com")
 SENDER = "driftwatch@example.com"
 PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_message(*, items: tuple[Item, ...] | None = None, key: str = "churn/2026-11-01T09:00/email") -> Message:

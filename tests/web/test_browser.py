@@ -10,7 +10,6 @@ with JavaScript turned off. A console error (a CSP violation, a script error) fa
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ import pytest
 from driftwatch.config.daemon import WebSettings
 from driftwatch.web.server import WebServer
 
+from ..conftest import free_port
 from .test_pages import DAYS, NOW, XSS, Site, build_site, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,12 +32,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 
 if CHROMIUM.exists():
     from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(app: object) -> tuple[WebServer, str]:
