@@ -26,6 +26,7 @@ from driftwatch.store import (
     alert_tables,  # noqa: F401  (its tables join metadata)
     migrate,
 )
+from driftwatch.store.alerts import notify_group
 from driftwatch.store.engine import create_engine
 from driftwatch.store.tables import metadata, reference_profiles, results, runs
 
@@ -231,6 +232,37 @@ def test_upgrade_to_a_named_revision_and_down_again(new_url: Callable[[], str]) 
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         migrate.upgrade(engine)
         assert migrate.check(engine) == []
+
+
+def test_a_0002_database_keeps_its_rows_through_0003_and_back(new_url: Callable[[], str]) -> None:
+    """A store made by the release before 0003 gains ``notify_groups.announced`` (NULL: the
+    group announced nothing yet) and the outbox index; its rows stay, and the step undoes."""
+    url = new_url()
+    migrate.upgrade(url, "0002")
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with _engine(url) as engine:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO notify_groups (monitor, channel, last_queued_at) VALUES ('m', 'ops', :at)"),
+                         {"at": at})
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == "0003"
+        assert migrate.check(engine) == []
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT monitor, channel, announced FROM notify_groups")).one()
+        assert tuple(row) == ("m", "ops", None)
+        with engine.connect() as conn:
+            group = notify_group(conn, "m", "ops")
+        assert (group.last_queued_at, group.last_sent_at, group.announced) == (at, None, frozenset())
+        assert "ix_outbox_monitor_state" in {i["name"] for i in inspect(engine).get_indexes("outbox")}
+        with engine.connect() as conn:
+            migrate.lock(conn)
+            command.downgrade(migrate.alembic_config(conn), "0002")
+            conn.commit()
+        assert migrate.current(engine) == "0002"
+        assert "announced" not in {c["name"] for c in inspect(engine).get_columns("notify_groups")}
+        assert "ix_outbox_monitor_state" not in {i["name"] for i in inspect(engine).get_indexes("outbox")}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM notify_groups")).scalar_one() == 1
 
 
 def test_database_from_a_newer_driftwatch_is_a_store_error(store_url: str) -> None:

@@ -68,7 +68,6 @@ def upgrade() -> None:
         _name(column="channel"),
         _timestamp("last_queued_at", nullable=True),
         _timestamp("last_sent_at", nullable=True),
-        sa.Column("announced", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("monitor", "channel", name=op.f("pk_notify_groups")),
     )
     op.create_table(
@@ -114,7 +113,6 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_outbox_state_next_attempt_at"), "outbox", ["state", "next_attempt_at"], unique=False)
-    op.create_index(op.f("ix_outbox_monitor_state"), "outbox", ["monitor", "state"], unique=False)
     op.create_table(
         "outbox_attempts",
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
