@@ -34,7 +34,7 @@ def default_detectors(options: Mapping[str, Any] | None = None, schema: Schema |
     >>> default_detectors({"colour": "red"})
     Traceback (most recent call last):
     ...
-    TypeError: unknown option 'colour' (valid: alpha, columns, correction, direction, drift_share, large_sample, method, min_rows, missing_as_category, missing_direction, missing_share_increase, new_category_share, out_of_range_share, threshold, top_categories, vanished_category_share)
+    TypeError: unknown option 'colour' (valid: alpha, columns, correction, direction, drift_share, large_sample, method, min_rows, missing_as_category, missing_direction, missing_share_increase, new_category_share, non_finite_share_increase, out_of_range_share, threshold, top_categories, vanished_category_share)
     """
     options = dict(options or {})
     unknown = sorted(set(options) - _DRIFT_KEYS - _QUALITY_KEYS)

@@ -37,7 +37,7 @@ from .outcomes import Outcomes, outcomes_of
 from .values import category_key, numeric_values
 
 #: Bumped whenever the profile layout changes, so old cached profiles are not reused.
-PROFILE_FORMAT = 3
+PROFILE_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,10 @@ class ColumnProfile:
     categories: tuple[str, ...] = ()
     counts: np.ndarray = field(default_factory=lambda: _EMPTY_INT)
     other_count: int = 0
+    #: Categories lumped into ``other`` that were seen once / twice: what the Good-Turing
+    #: estimate of never-seen categories needs beside the kept counts.
+    other_singletons: int = 0
+    other_doubletons: int = 0
 
     @property
     def n_present(self) -> int:
@@ -134,6 +138,7 @@ class Profile:
                 "n_neginf": col.n_neginf, "mean": col.mean, "std": col.std,
                 "minimum": col.minimum, "maximum": col.maximum,
                 "categories": list(col.categories), "other_count": col.other_count,
+                "other_singletons": col.other_singletons, "other_doubletons": col.other_doubletons,
             })
             arrays[f"{i}_sorted"] = col.sorted_values
             arrays[f"{i}_edges"] = col.edges
@@ -285,13 +290,16 @@ def profile_numeric(series: pd.Series, column: str, *, edges: np.ndarray | None 
 def profile_categorical(series: pd.Series, column: str, *, max_categories: int | None = None) -> ColumnProfile:
     """Summarise a categorical column as counts per normalised category."""
     counts, n_missing = category_counts(series)
-    other = 0
+    other = singletons = doubletons = 0
     if max_categories is not None and len(counts) > max_categories:
-        other = int(counts.iloc[max_categories:].sum())
+        rest = counts.to_numpy(dtype=np.int64)[max_categories:]
+        other = int(rest.sum())
+        singletons, doubletons = int(np.count_nonzero(rest == 1)), int(np.count_nonzero(rest == 2))
         counts = counts.iloc[:max_categories]
     return ColumnProfile(
         name=column, kind="categorical", n=int(len(series)), n_missing=n_missing, dtype=str(series.dtype),
         categories=tuple(counts.index), counts=counts.to_numpy(dtype=np.int64), other_count=other,
+        other_singletons=singletons, other_doubletons=doubletons,
     )
 
 

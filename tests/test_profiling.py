@@ -144,11 +144,13 @@ def test_categories_are_ordered_by_count_then_name() -> None:
 
 
 def test_max_categories_keeps_the_most_frequent_and_sums_the_rest() -> None:
-    series = pd.Series(["a"] * 5 + ["b"] * 4 + ["c"] * 3 + ["d"] * 2 + [None])
+    series = pd.Series(["a"] * 5 + ["b"] * 4 + ["c"] * 3 + ["d"] * 2 + ["e", "f", None])
     col = profile_categorical(series, "c", max_categories=2)
     assert col.category_counts() == {"a": 5, "b": 4}
-    assert col.other_count == 5
-    assert (col.n, col.n_missing, col.n_present) == (15, 1, 14)
+    assert col.other_count == 7
+    # what Good-Turing needs of the lumped tail: two categories seen once, one seen twice
+    assert (col.other_singletons, col.other_doubletons) == (2, 1)
+    assert (col.n, col.n_missing, col.n_present) == (17, 1, 16)
 
 
 # --- whole profiles --------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def test_profile_round_trips_through_bytes() -> None:
     for name, a in p.columns.items():
         b = q.columns[name]
         for attr in ("name", "kind", "n", "n_missing", "dtype", "n_finite", "n_posinf", "n_neginf",
-                     "categories", "other_count"):
+                     "categories", "other_count", "other_singletons", "other_doubletons"):
             assert getattr(a, attr) == getattr(b, attr), (name, attr)
         for attr in ("mean", "std", "minimum", "maximum"):
             x, y = getattr(a, attr), getattr(b, attr)

@@ -28,11 +28,10 @@ from ..model import Finding, Schema
 from ..profiling import ColumnProfile, Profile
 from .current import CurrentData
 from .methods import METHODS, Context, Measurement, Method, align
-from .multiple_testing import benjamini_hochberg, bonferroni
+from .multiple_testing import CORRECTIONS, correct
 from .options import nested_tables
 
 DIRECTIONS = ("both", "increase", "decrease")
-CORRECTIONS = ("bh", "bonferroni", "none")
 
 
 def _check_direction(value: object, key: str) -> None:
@@ -201,12 +200,7 @@ class DriftDetector:
     def _decide(self, rows: list[dict[str, Any]]) -> None:
         tested = [r for r in rows if r["finding"] is None and r["method"].decides_on == "p_value"]
         p = np.array([r["measured"].p_value for r in tested], dtype=np.float64)
-        if self.correction == "bh":
-            adjusted = benjamini_hochberg(p)
-        elif self.correction == "bonferroni":
-            adjusted = bonferroni(p)
-        else:
-            adjusted = p
+        adjusted = correct(p, self.correction)
         for row, p_adj in zip(tested, adjusted):
             row["details"]["p_adjusted"] = float(p_adj)
             row["details"]["correction"] = self.correction

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["benjamini_hochberg", "bonferroni"]
+__all__ = ["CORRECTIONS", "benjamini_hochberg", "bonferroni", "correct"]
+
+#: The names a detector's ``correction`` key takes.
+CORRECTIONS = ("bh", "bonferroni", "none")
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -54,6 +57,21 @@ def bonferroni(p_values: np.ndarray) -> np.ndarray:
     ps = _p_values(p_values)
     adjusted: np.ndarray = np.minimum(1.0, ps * ps.shape[0])
     return adjusted
+
+
+def correct(p_values: np.ndarray, method: str) -> np.ndarray:
+    """Adjust ``p_values`` by ``method`` (one of ``CORRECTIONS``).
+
+    >>> correct(np.array([0.01, 0.04]), "none").tolist()
+    [0.01, 0.04]
+    """
+    if method == "bh":
+        return benjamini_hochberg(p_values)
+    if method == "bonferroni":
+        return bonferroni(p_values)
+    if method == "none":
+        return _p_values(p_values)
+    raise ValueError(f"correction: must be one of {', '.join(CORRECTIONS)}, got {method!r}")
 
 
 def _p_values(p_values: np.ndarray) -> np.ndarray:

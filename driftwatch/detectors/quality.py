@@ -1,14 +1,27 @@
 """Data quality: what a drift figure would hide.
 
 Missing values, infinities, new or vanished categories and values outside the reference range
-are reported as figures of their own instead of being dropped on the way to a distance. The
-defaults that alert (all shares are of current rows):
+are reported as figures of their own instead of being dropped on the way to a distance.
 
-* ``missing_share`` up by ``missing_share_increase`` (0.10) or more, absolute;
-* ``non_finite_share`` above 0 when the reference had no ±inf;
-* ``new_category_share`` (rows in categories the reference never had) ≥ 0.01;
-* ``out_of_range_share`` (finite values outside the reference [min, max]) ≥ 0.01;
-* ``vanished_category_share`` (reference rows in categories absent now) ≥ 0.01 warns.
+Each share is judged against what the reference itself predicts for a sample of the current
+size (``driftwatch.detectors.sampling``): a 300-row window from an unchanged source has values
+outside a 300-row reference's range, and rows in categories it never saw, by chance alone. A
+share alerts only when its excess over that expectation is both significant (one-sided p-value,
+corrected across every test of the run, below ``alpha``) and at least the practical minimum
+of its key (all shares are of current rows):
+
+* ``missing_share`` up by ``missing_share_increase`` (0.10) or more over the reference's
+  (Fisher's exact test; ``missing_direction`` picks the side);
+* ``non_finite_share`` (±inf) up by ``non_finite_share_increase`` (0.01) or more (Fisher);
+* ``new_category_share`` (rows in categories the reference never had) ≥ 0.01 above the
+  Good–Turing estimate of never-seen categories;
+* ``out_of_range_share`` (finite values outside the reference [min, max]) ≥ 0.01 above the
+  order-statistics expectation ``2 / (n_ref + 1)``;
+* ``vanished_category_share`` (reference rows in categories absent now) ≥ 0.01 above the share
+  expected to be absent from a sample this size: warns.
+
+Details keep ``expected``, ``excess``, ``test``, ``p_adjusted`` and ``alpha``, so a report can say
+"expected 0.6 %, saw 4 %".
 
 A column named in the schema but absent from the current window is a ``column_missing`` alert;
 one that no longer reads as its reference type (text in a numeric column) is ``dtype_mismatch``.
@@ -20,9 +33,8 @@ are reported but do not alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,9 +42,33 @@ from ..errors import DataError
 from ..model import Finding, Schema, Status
 from ..profiling import ColumnProfile, Profile
 from .current import CurrentData
+from .multiple_testing import CORRECTIONS, correct
+from .sampling import (
+    Expectation,
+    new_category_expectation,
+    out_of_range_expectation,
+    proportion_increase,
+    vanished_expectation,
+)
 
 DIRECTIONS = ("both", "increase", "decrease")
 _SHOWN = 10  # categories listed in details
+_SHARE_KEYS = ("missing_share_increase", "non_finite_share_increase", "new_category_share",
+               "vanished_category_share", "out_of_range_share")
+
+
+@dataclass
+class _Share:
+    """One share waiting for the run's multiple-testing correction before it is decided."""
+
+    feature: str
+    metric: str
+    value: float
+    threshold: float
+    excess: float  # over the expectation, in the direction the rule watches
+    expectation: Expectation
+    details: dict[str, Any] = field(default_factory=dict)
+    level: Status = "alert"
 
 
 @dataclass(frozen=True)
@@ -50,21 +86,27 @@ class QualityDetector:
     min_rows: int = 30
     missing_share_increase: float = 0.10
     missing_direction: str = "increase"
+    non_finite_share_increase: float = 0.01
     new_category_share: float = 0.01
     vanished_category_share: float = 0.01
     out_of_range_share: float = 0.01
+    alpha: float = 0.01
+    correction: str = "bh"
 
     def __post_init__(self) -> None:
         if isinstance(self.min_rows, bool) or not isinstance(self.min_rows, int) or self.min_rows < 1:
             raise ValueError(f"min_rows: must be an integer >= 1, got {self.min_rows!r}")
-        for key in ("missing_share_increase", "new_category_share", "vanished_category_share",
-                    "out_of_range_share"):
+        for key in _SHARE_KEYS:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
                 raise ValueError(f"{key}: must be in (0, 1], got {value!r}")
         if self.missing_direction not in DIRECTIONS:
             raise ValueError(f"missing_direction: must be one of {', '.join(DIRECTIONS)}, "
                              f"got {self.missing_direction!r}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < 1:
+            raise ValueError(f"alpha: must be in (0, 1), got {self.alpha!r}")
+        if self.correction not in CORRECTIONS:
+            raise ValueError(f"correction: must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
 
     def required_columns(self, schema: Schema) -> set[str]:
         return set(schema.features)
@@ -81,6 +123,7 @@ class QualityDetector:
                             for c in current.frame.columns if str(c) not in known)
         features = [c for c in schema.features if c in reference.columns]
         profiles = current.profiles(features)
+        shares: list[_Share] = []
         for column in features:
             ref = reference.columns[column]
             cur = profiles.get(column)
@@ -92,53 +135,68 @@ class QualityDetector:
                                         details={"error": str(cur), "dtype_ref": ref.dtype,
                                                  "dtype_cur": str(current.frame[column].dtype)}))
             else:
-                findings.extend(self._column(ref, cur, enough))
+                shares.append(self._missing(ref, cur))
+                if ref.kind == "numeric":
+                    shares.append(self._non_finite(ref, cur))
+                    findings.extend(self._out_of_range(ref, cur, shares))
+                else:
+                    findings.extend(self._categories(ref, cur, shares))
+        findings.extend(self._decide(shares, enough))
         return findings
 
-    def _column(self, ref: ColumnProfile, cur: ColumnProfile, enough: bool) -> list[Finding]:
-        def status(breached: bool, level: Status = "alert") -> Status:
-            if not enough:
-                return "insufficient_data"
-            return level if breached else "ok"
+    # -- the run's decisions -------------------------------------------------------------------
+    def _decide(self, shares: list[_Share], enough: bool) -> list[Finding]:
+        """Correct the p-values of every share of the run together, then decide each."""
+        adjusted = correct(np.array([s.expectation.p_value for s in shares], dtype=np.float64),
+                           self.correction) if enough else [None] * len(shares)
+        findings = []
+        for share, p_adj in zip(shares, adjusted):
+            details = {**share.details, "expected": share.expectation.expected, "excess": share.excess,
+                       "test": share.expectation.test, "alpha": self.alpha, "correction": self.correction}
+            if p_adj is None:
+                status: Status = "insufficient_data"
+            else:
+                details["p_adjusted"] = float(p_adj)
+                breached = p_adj < self.alpha and share.excess >= share.threshold - 1e-12
+                status = share.level if breached else "ok"
+            findings.append(Finding(share.feature, share.metric, share.value, status, threshold=share.threshold,
+                                    p_value=share.expectation.p_value, details=details))
+        return findings
 
-        name = ref.name
-        out: list[Finding] = []
+    # -- one column's shares -------------------------------------------------------------------
+    def _missing(self, ref: ColumnProfile, cur: ColumnProfile) -> _Share:
         ref_missing = ref.n_missing / ref.n if ref.n else 0.0
         cur_missing = cur.n_missing / cur.n if cur.n else 0.0
         delta = cur_missing - ref_missing
         signed = {"increase": delta, "decrease": -delta, "both": abs(delta)}[self.missing_direction]
-        out.append(Finding(name, "missing_share", cur_missing,
-                           status(signed >= self.missing_share_increase - 1e-12),
-                           threshold=self.missing_share_increase,
-                           details={"ref": ref_missing, "delta": delta, "direction": self.missing_direction}))
-        if ref.kind == "numeric":
-            out.extend(self._numeric(ref, cur, status))
-        else:
-            out.extend(self._categorical(ref, cur, status))
-        return out
+        test = proportion_increase(cur.n_missing, cur.n, ref.n_missing, ref.n, self.missing_direction)
+        return _Share(ref.name, "missing_share", cur_missing, self.missing_share_increase, signed, test,
+                      {"ref": ref_missing, "delta": delta, "direction": self.missing_direction})
 
-    def _numeric(self, ref: ColumnProfile, cur: ColumnProfile, status: Callable[..., Status]) -> list[Finding]:
+    def _non_finite(self, ref: ColumnProfile, cur: ColumnProfile) -> _Share:
         ref_inf = ref.n_posinf + ref.n_neginf
         cur_inf = cur.n_posinf + cur.n_neginf
-        out = [Finding(ref.name, "non_finite_share", cur_inf / cur.n if cur.n else 0.0,
-                       status(cur_inf > 0 and ref_inf == 0), threshold=0.0,
-                       details={"ref": ref_inf / ref.n if ref.n else 0.0, "posinf": cur.n_posinf,
-                                "neginf": cur.n_neginf})]
-        if ref.n_finite and cur.n_finite:
-            values = cur.sorted_values
-            below = int(np.searchsorted(values, ref.minimum, side="left"))
-            above = int(values.size - np.searchsorted(values, ref.maximum, side="right"))
-            share = (below + above) / cur.n_finite
-            out.append(Finding(ref.name, "out_of_range_share", share, status(share >= self.out_of_range_share),
-                               threshold=self.out_of_range_share,
-                               details={"below": below, "above": above, "ref_min": ref.minimum,
-                                        "ref_max": ref.maximum}))
-        else:
-            out.append(Finding(ref.name, "out_of_range_share", None, "insufficient_data",
-                               threshold=self.out_of_range_share, details={"reason": "no finite values on one side"}))
-        return out
+        ref_share = ref_inf / ref.n if ref.n else 0.0
+        cur_share = cur_inf / cur.n if cur.n else 0.0
+        return _Share(ref.name, "non_finite_share", cur_share, self.non_finite_share_increase,
+                      cur_share - ref_share, proportion_increase(cur_inf, cur.n, ref_inf, ref.n),
+                      {"ref": ref_share, "posinf": cur.n_posinf, "neginf": cur.n_neginf})
 
-    def _categorical(self, ref: ColumnProfile, cur: ColumnProfile, status: Callable[..., Status]) -> list[Finding]:
+    def _out_of_range(self, ref: ColumnProfile, cur: ColumnProfile, shares: list[_Share]) -> list[Finding]:
+        if not (ref.n_finite and cur.n_finite):
+            return [Finding(ref.name, "out_of_range_share", None, "insufficient_data",
+                            threshold=self.out_of_range_share, details={"reason": "no finite values on one side"})]
+        values = cur.sorted_values
+        below = int(np.searchsorted(values, ref.minimum, side="left"))
+        above = int(values.size - np.searchsorted(values, ref.maximum, side="right"))
+        share = (below + above) / cur.n_finite
+        test = out_of_range_expectation(below + above, cur.n_finite, ref.n_finite)
+        shares.append(_Share(ref.name, "out_of_range_share", share, self.out_of_range_share,
+                             share - test.expected, test,
+                             {"below": below, "above": above, "ref_min": ref.minimum, "ref_max": ref.maximum}))
+        return []
+
+    def _categories(self, ref: ColumnProfile, cur: ColumnProfile, shares: list[_Share]) -> list[Finding]:
         if not ref.n_present or not cur.n_present:
             return [Finding(ref.name, metric, None, "insufficient_data", threshold=threshold,
                             details={"reason": "no values on one side"})
@@ -148,17 +206,22 @@ class QualityDetector:
         current = cur.category_counts()
         new = {c: n for c, n in current.items() if c not in known}
         vanished = {c: int(n) for c, n in zip(ref.categories, ref.counts) if c not in current}
-        new_share = sum(new.values()) / cur.n_present
+        new_rows = sum(new.values())
+        new_share = new_rows / cur.n_present
         vanished_share = sum(vanished.values()) / ref.n_present
-        new_details = {"count": len(new), "top": dict(sorted(new.items(), key=lambda kv: -kv[1])[:_SHOWN])}
+        new_details: dict[str, Any] = {"count": len(new),
+                                       "top": dict(sorted(new.items(), key=lambda kv: -kv[1])[:_SHOWN])}
         if ref.other_count:
             new_details["note"] = "the reference kept only its most frequent categories; rare ones count as new"
-        return [
-            Finding(ref.name, "new_category_share", new_share, status(new_share >= self.new_category_share),
-                    threshold=self.new_category_share, details=new_details),
-            Finding(ref.name, "vanished_category_share", vanished_share,
-                    status(vanished_share >= self.vanished_category_share, "warn"),
-                    threshold=self.vanished_category_share,
-                    details={"count": len(vanished),
-                             "top": dict(sorted(vanished.items(), key=lambda kv: -kv[1])[:_SHOWN])}),
-        ]
+        new_test = new_category_expectation(new_rows, cur.n_present, ref.counts, other=ref.other_count,
+                                            other_singletons=ref.other_singletons,
+                                            other_doubletons=ref.other_doubletons)
+        gone_test = vanished_expectation(vanished_share, cur.n_present, ref.counts, ref.n_present)
+        shares.append(_Share(ref.name, "new_category_share", new_share, self.new_category_share,
+                             new_share - new_test.expected, new_test, new_details))
+        shares.append(_Share(ref.name, "vanished_category_share", vanished_share, self.vanished_category_share,
+                             vanished_share - gone_test.expected, gone_test,
+                             {"count": len(vanished),
+                              "top": dict(sorted(vanished.items(), key=lambda kv: -kv[1])[:_SHOWN])},
+                             level="warn"))
+        return []

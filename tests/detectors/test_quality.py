@@ -1,11 +1,13 @@
 """Data quality through ``driftwatch.check``: the documented defaults that alert (and the values
-just below them that do not), schema problems, and small windows."""
+just below them that do not), shares judged against what the reference predicts for a sample
+of the current size, schema problems, and small windows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import driftwatch
 from driftwatch import Result
@@ -30,22 +32,38 @@ def numeric(n: int, missing: int = 0, seed: int = 0) -> np.ndarray:
 # --- missing share -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ref_missing, cur_missing, status", [
-    (0, 10, "alert"),   # +0.10 exactly
-    (0, 9, "ok"),       # +0.09
-    (5, 15, "alert"),   # 0.05 -> 0.15: +0.10 after rounding
-    (5, 14, "ok"),
-    (20, 0, "ok"),      # a fall does not alert by default
-    (0, 100, "alert"),  # all missing
+    (0, 100, "alert"),   # +0.10 exactly
+    (0, 99, "ok"),       # +0.099: significant, but under the practical minimum
+    (50, 150, "alert"),  # 0.05 -> 0.15: +0.10 after rounding
+    (50, 149, "ok"),
+    (200, 0, "ok"),      # a fall does not alert by default
+    (0, 1000, "alert"),  # all missing
 ])
-def test_missing_share_alerts_on_a_rise_of_a_tenth(ref_missing: int, cur_missing: int, status: str) -> None:
-    ref = pd.DataFrame({"x": numeric(100, ref_missing, 1)})
-    cur = pd.DataFrame({"x": numeric(100, cur_missing, 2)})
+def test_missing_share_alerts_on_a_significant_rise_of_a_tenth(ref_missing: int, cur_missing: int,
+                                                                status: str) -> None:
+    ref = pd.DataFrame({"x": numeric(1000, ref_missing, 1)})
+    cur = pd.DataFrame({"x": numeric(1000, cur_missing, 2)})
     r = quality(driftwatch.check(ref, cur), "x", "missing_share")
-    assert r.value == pytest.approx(cur_missing / 100)
-    assert r.details["ref"] == pytest.approx(ref_missing / 100)
-    assert r.details["delta"] == pytest.approx((cur_missing - ref_missing) / 100)
+    assert r.value == pytest.approx(cur_missing / 1000)
+    assert r.details["ref"] == pytest.approx(ref_missing / 1000)
+    assert r.details["delta"] == pytest.approx((cur_missing - ref_missing) / 1000)
     assert r.threshold == 0.10
     assert r.status == status
+    # the test is Fisher's exact test of the two shares, one-sided for a rise
+    table = [[cur_missing, 1000 - cur_missing], [ref_missing, 1000 - ref_missing]]
+    assert r.p_value == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue, rel=1e-9, abs=0)
+    assert r.details["test"] == "Fisher exact" and r.details["expected"] == pytest.approx(ref_missing / 1000)
+
+
+def test_a_rise_of_missing_values_that_chance_explains_at_this_size_does_not_alert() -> None:
+    # 0 of 40 -> 5 of 40 is +0.125, over the practical minimum, but p = 0.03 at this size
+    ref = pd.DataFrame({"x": numeric(40, 0, 1)})
+    cur = pd.DataFrame({"x": numeric(40, 5, 2)})
+    r = quality(driftwatch.check(ref, cur), "x", "missing_share")
+    assert r.details["excess"] == pytest.approx(0.125)
+    assert r.p_value == pytest.approx(stats.fisher_exact([[5, 35], [0, 40]], alternative="greater").pvalue)
+    assert r.details["p_adjusted"] > r.details["alpha"] == 0.01
+    assert r.status == "ok"
 
 
 @pytest.mark.parametrize("direction, ref_missing, cur_missing, status", [
@@ -60,15 +78,15 @@ def test_missing_direction(direction: str, ref_missing: int, cur_missing: int, s
 
 
 def test_missing_share_threshold_is_configurable() -> None:
-    ref = pd.DataFrame({"x": numeric(100, 0, 1)})
-    cur = pd.DataFrame({"x": numeric(100, 5, 2)})
+    ref = pd.DataFrame({"x": numeric(1000, 0, 1)})
+    cur = pd.DataFrame({"x": numeric(1000, 50, 2)})
     assert quality(driftwatch.check(ref, cur), "x", "missing_share").status == "ok"
     assert quality(driftwatch.check(ref, cur, missing_share_increase=0.05), "x", "missing_share").status == "alert"
 
 
 def test_missing_share_of_categorical_columns() -> None:
     ref = pd.DataFrame({"c": pd.Series(["a", "b"] * 50, dtype=object)})
-    cur = pd.DataFrame({"c": pd.Series(["a", "b"] * 40 + [None] * 20, dtype=object)})
+    cur = pd.DataFrame({"c": pd.Series(["a", "b"] * 40 + [None] * 20, dtype=object)})  # p < 1e-6
     r = quality(driftwatch.check(ref, cur), "c", "missing_share")
     assert (r.value, r.status) == (pytest.approx(0.2), "alert")
 
@@ -88,21 +106,28 @@ def test_all_nan_current_alerts_on_missing_share() -> None:
 # --- non-finite ----------------------------------------------------------------------------------
 
 def test_infinities_where_the_reference_had_none_alert() -> None:
-    ref = pd.DataFrame({"x": numeric(200, 0, 4)})
-    cur_values = numeric(200, 0, 5)
-    cur_values[:3] = np.inf
-    cur_values[3] = -np.inf
+    ref = pd.DataFrame({"x": numeric(1000, 0, 4)})
+    cur_values = numeric(1000, 0, 5)
+    cur_values[:15] = np.inf
+    cur_values[15:20] = -np.inf
     r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values})), "x", "non_finite_share")
-    assert r.value == pytest.approx(4 / 200)
-    assert (r.details["posinf"], r.details["neginf"]) == (3, 1)
+    assert r.value == pytest.approx(20 / 1000)
+    assert (r.details["posinf"], r.details["neginf"]) == (15, 5)
+    assert r.threshold == 0.01
+    assert r.p_value == pytest.approx(stats.fisher_exact([[20, 980], [0, 1000]], alternative="greater").pvalue)
     assert r.status == "alert"
 
 
-def test_a_single_infinity_alerts() -> None:
+def test_a_single_infinity_is_reported_but_does_not_page() -> None:
+    # one row in a thousand is neither significant nor of the practical size (1 %)
     ref = pd.DataFrame({"x": numeric(1_000, 0, 6)})
     cur_values = numeric(1_000, 0, 7)
     cur_values[0] = -np.inf
-    assert quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values})), "x", "non_finite_share").status == "alert"
+    r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values})), "x", "non_finite_share")
+    assert (r.value, r.details["neginf"], r.status) == (0.001, 1, "ok")
+    assert r.p_value == pytest.approx(0.5)
+    strict = driftwatch.check(ref, pd.DataFrame({"x": cur_values}), non_finite_share_increase=0.001)
+    assert quality(strict, "x", "non_finite_share").status == "ok"  # still p = 0.5
 
 
 def test_infinities_the_reference_also_had_do_not_alert() -> None:
@@ -124,18 +149,39 @@ def test_no_infinities_is_ok() -> None:
 
 # --- out of range --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("below, above, status", [(0, 0, "ok"), (1, 1, "alert"), (0, 2, "alert"), (1, 0, "ok"),
-                                                  (0, 1, "ok")])
-def test_out_of_range_alerts_at_one_percent(below: int, above: int, status: str) -> None:
-    ref = pd.DataFrame({"x": np.linspace(0.0, 1.0, 300)})
-    cur_values = np.random.default_rng(10).uniform(0.0, 1.0, 200)
+@pytest.mark.parametrize("below, above, status", [
+    (0, 0, "ok"),
+    (10, 10, "alert"),  # 2 %: 1.8 % over the 0.2 % expected, p < 1e-5
+    (0, 20, "alert"),
+    (3, 5, "ok"),       # 0.8 %: under the practical minimum (and p = 0.02)
+    (0, 11, "ok"),      # 1.1 %: 0.9 % over the expectation
+    (0, 13, "alert"),   # 1.3 %: 1.1 % over it, p = 0.001
+])
+def test_out_of_range_alerts_on_one_percent_over_the_expected_share(below: int, above: int, status: str) -> None:
+    ref = pd.DataFrame({"x": np.linspace(0.0, 1.0, 1000)})
+    cur_values = np.random.default_rng(10).uniform(0.0, 1.0, 1000)
     cur_values[:below] = -0.5
     cur_values[below:below + above] = 1.5
     r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values})), "x", "out_of_range_share")
-    assert r.value == pytest.approx((below + above) / 200)
+    assert r.value == pytest.approx((below + above) / 1000)
     assert (r.details["below"], r.details["above"]) == (below, above)
     assert (r.details["ref_min"], r.details["ref_max"]) == (0.0, 1.0)
+    # the order-statistics expectation for 1,000 reference values and its beta-binomial tail
+    assert r.details["expected"] == pytest.approx(2 / 1001, rel=1e-12)
+    assert r.details["excess"] == pytest.approx((below + above) / 1000 - 2 / 1001)
+    assert r.p_value == pytest.approx(stats.betabinom.sf(below + above - 1, 1000, 2, 999), rel=1e-9)
     assert r.threshold == 0.01 and r.status == status
+
+
+def test_a_few_values_past_a_small_reference_range_do_not_page() -> None:
+    # 300 reference rows: 2 / 301 = 0.66 % of a fresh sample lands outside their range, and 5 of
+    # 300 (1.7 %) happens one time in ten; the old fixed 1 % rule alerted on it
+    ref = pd.DataFrame({"x": np.linspace(0.0, 1.0, 300)})
+    cur_values = np.random.default_rng(10).uniform(0.0, 1.0, 300)
+    cur_values[:5] = 1.5
+    r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values})), "x", "out_of_range_share")
+    assert r.value == pytest.approx(5 / 300) and r.status == "ok"
+    assert r.p_value == pytest.approx(0.1082, abs=1e-4)
 
 
 def test_values_on_the_reference_range_ends_are_in_range() -> None:
@@ -156,9 +202,11 @@ def test_out_of_range_counts_every_current_row_when_the_reference_is_thinned() -
     ref = pd.DataFrame({"x": np.linspace(0.0, 1.0, 5_000)})
     cur_values = np.random.default_rng(11).uniform(0.0, 1.0, 50_000)
     cur_values[:500] = 2.0
-    r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values}), max_sample=100), "x", "out_of_range_share")
+    r = quality(driftwatch.check(ref, pd.DataFrame({"x": cur_values}), max_sample=100, out_of_range_share=0.005),
+                "x", "out_of_range_share")
     assert (r.details["ref_min"], r.details["ref_max"]) == (0.0, 1.0)
     assert r.details["above"] == 500
+    assert r.details["expected"] == pytest.approx(2 / 5001)  # of all 5,000 reference values, not the 100 kept
     assert (r.value, r.status) == (0.01, "alert")
 
 
@@ -168,11 +216,14 @@ def categorical_ref() -> pd.DataFrame:
     return pd.DataFrame({"c": ["a"] * 80 + ["b"] * 60 + ["c"] * 40 + ["d"] * 20})
 
 
-@pytest.mark.parametrize("new_rows, status", [(2, "alert"), (1, "ok"), (10, "alert"), (0, "ok")])
-def test_new_categories_alert_at_one_percent(new_rows: int, status: str) -> None:
+@pytest.mark.parametrize("new_rows, status", [(2, "ok"), (4, "ok"), (10, "alert"), (0, "ok")])
+def test_new_categories_alert_when_significant_and_at_least_one_percent(new_rows: int, status: str) -> None:
+    # the reference has no singletons: Good-Turing expects no new rows, but 4 of 200 (p = 0.06)
+    # is still within what an unseen 1-in-200 category gives
     cur = pd.DataFrame({"c": ["a"] * (80 - new_rows) + ["b"] * 60 + ["c"] * 40 + ["d"] * 20 + ["zz"] * new_rows})
     r = quality(driftwatch.check(categorical_ref(), cur), "c", "new_category_share")
     assert r.value == pytest.approx(new_rows / 200)
+    assert r.details["expected"] == 0.0
     assert r.threshold == 0.01 and r.status == status
     assert r.details["count"] == (1 if new_rows else 0)
     if new_rows:
@@ -314,10 +365,10 @@ def test_bad_quality_options_are_rejected_by_name(options: dict[str, object], ke
 
 
 def test_thresholds_are_configurable() -> None:
-    cur = pd.DataFrame({"c": ["a"] * 75 + ["b"] * 60 + ["c"] * 40 + ["d"] * 20 + ["zz"] * 5})
+    cur = pd.DataFrame({"c": ["a"] * 70 + ["b"] * 60 + ["c"] * 40 + ["d"] * 20 + ["zz"] * 10})
     assert quality(driftwatch.check(categorical_ref(), cur), "c", "new_category_share").status == "alert"
-    relaxed = driftwatch.check(categorical_ref(), cur, new_category_share=0.05)
-    assert quality(relaxed, "c", "new_category_share").status == "ok"  # 5 / 200 = 0.025
+    relaxed = driftwatch.check(categorical_ref(), cur, new_category_share=0.06)
+    assert quality(relaxed, "c", "new_category_share").status == "ok"  # 10 / 200 = 0.05
     strict = driftwatch.check(categorical_ref(), categorical_ref(), vanished_category_share=0.5)
     assert quality(strict, "c", "vanished_category_share").status == "ok"
 
