@@ -23,15 +23,18 @@ Targets: A/A runs with any alert <= 1% at every size from 300 rows up (the rate 
 printed, not judged); recall 1.0 on every real shift from 1,000 rows up; the 0.02-sd and
 1%-mass shifts silent (0.0) at 1M rows.
 
-Runs per size: ``--runs`` (default 40) up to 10,000 rows. Bigger sizes use ``--big-runs``
-(default ``100000:10,1000000:3``: a size above 10,000 takes the count of the first listed size
-at or above it, the last one beyond them), never more than ``--runs``; so ``--runs 2`` gives
-2 runs at every size. Every frame is drawn from ``SeedSequence([seed, rows, case, run])``, so a
-figure depends only on ``--seed`` and its size: reruns, and runs with other ``--sizes``, print
-the same numbers. The reference is passed as a frame (a cold check, profiling included).
+Runs per size up to 10,000 rows: ``--runs`` A/A runs (default 1,000: a rate of 1 % is then
+measured to about +-0.3 %) and ``--shift-runs`` runs per shift (default 100). Bigger sizes use
+``--big-runs`` (default ``100000:20,1000000:3``: a size above 10,000 takes the count of the
+first listed size at or above it, the last one beyond them) for both, never more than those two;
+so ``--runs 2 --shift-runs 2`` gives 2 runs at every size. Every frame is drawn from
+``SeedSequence([seed, rows, case, run])``, so a figure depends only on ``--seed`` and its size:
+reruns, and runs with other ``--sizes``, print the same numbers. The reference is passed as a
+frame (a cold check, profiling included).
 
 Run:  python bench/quiet_bench.py [--sizes 100,300,1000,3000,10000,100000,1000000]
-                                  [--runs 40] [--big-runs 100000:10,1000000:3] [--seed 0] [--json]
+                                  [--runs 1000] [--shift-runs 100] [--big-runs 100000:20,1000000:3]
+                                  [--seed 0] [--json]
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ def shift_frames(shift: Shift, seed: int, rows: int, run: int) -> tuple[pd.DataF
 class SizeSummary:
     rows: int
     runs: int
+    shift_runs: int
     aa_alert_runs: int
     aa_fired: Counter[str]            # "detector/metric" -> alert results over all runs
     aa_fired_features: Counter[str]   # "feature:detector/metric" -> alert results
@@ -222,7 +226,7 @@ class SizeSummary:
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "runs": self.runs,
+        return {"rows": self.rows, "runs": self.runs, "shift_runs": self.shift_runs,
                 "aa_alert_runs": self.aa_alert_runs, "aa_alert_rate": self.aa_alert_runs / self.runs,
                 "aa_fired": dict(self.aa_fired.most_common()),
                 "aa_fired_features": dict(self.aa_fired_features.most_common()),
@@ -251,7 +255,7 @@ def alert_rate(shift: Shift, seed: int, rows: int, runs: int) -> tuple[float, in
     return hits / runs, errors, fired
 
 
-def measure(rows: int, runs: int, seed: int) -> SizeSummary:
+def measure(rows: int, runs: int, shift_runs: int, seed: int) -> SizeSummary:
     start = time.perf_counter()
     alert_runs = errors = 0
     fired: Counter[str] = Counter()
@@ -268,9 +272,9 @@ def measure(rows: int, runs: int, seed: int) -> SizeSummary:
     case_fired: dict[str, Counter[str]] = {}
     for shifts, into in ((REAL_SHIFTS, recall), (SILENT_SHIFTS, silent)):
         for shift in shifts:
-            into[shift.key], errs, case_fired[shift.key] = alert_rate(shift, seed, rows, runs)
+            into[shift.key], errs, case_fired[shift.key] = alert_rate(shift, seed, rows, shift_runs)
             errors += errs
-    return SizeSummary(rows, runs, alert_runs, fired, fired_features, recall, silent, case_fired,
+    return SizeSummary(rows, runs, shift_runs, alert_runs, fired, fired_features, recall, silent, case_fired,
                        errors, time.perf_counter() - start)
 
 
@@ -298,11 +302,11 @@ def parse_big_runs(text: str) -> list[tuple[int, int]]:
 def table(summaries: list[SizeSummary]) -> str:
     """One markdown row per size; the long "top fired" column goes last so the figures line up."""
     keys = [s.key for s in REAL_SHIFTS] + [s.key for s in SILENT_SHIFTS]
-    header = ["rows", "runs", "A/A%"] + keys + ["err", "sec", "A/A top fired (alert results)"]
+    header = ["rows", "A/A runs", "A/A%", "shift runs"] + keys + ["err", "sec", "A/A top fired (alert results)"]
     rows = []
     for s in summaries:
         top = ", ".join(f"{name} x{n}" for name, n in s.aa_fired.most_common(3)) or "-"
-        rows.append([f"{s.rows:,}", str(s.runs), f"{100 * s.aa_alert_runs / s.runs:.1f}"]
+        rows.append([f"{s.rows:,}", str(s.runs), f"{100 * s.aa_alert_runs / s.runs:.1f}", str(s.shift_runs)]
                     + [f"{s.recall[k]:.2f}" for k in keys if k in s.recall]
                     + [f"{s.silent[k]:.2f}" for k in keys if k in s.silent]
                     + [str(s.error_results), f"{s.seconds:.1f}", top])
@@ -329,19 +333,22 @@ def legend() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,300,1000,3000,10000,100000,1000000")
-    parser.add_argument("--runs", type=int, default=40, help="runs per size up to 10,000 rows")
-    parser.add_argument("--big-runs", type=parse_big_runs, default=parse_big_runs("100000:10,1000000:3"),
-                        help="SIZE:RUNS,... for sizes above 10,000 (capped by --runs)")
+    parser.add_argument("--runs", type=int, default=1000, help="A/A runs per size up to 10,000 rows")
+    parser.add_argument("--shift-runs", type=int, default=100, help="runs per shift per size up to 10,000 rows")
+    parser.add_argument("--big-runs", type=parse_big_runs, default=parse_big_runs("100000:20,1000000:3"),
+                        help="SIZE:RUNS,... for sizes above 10,000 (capped by --runs and --shift-runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print a JSON summary at the end")
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error(f"--runs: must be >= 1, got {args.runs}")
+    for name in ("runs", "shift_runs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     summaries = []
     for rows in sizes:
-        summary = measure(rows, runs_for(rows, args.runs, args.big_runs), args.seed)
+        summary = measure(rows, runs_for(rows, args.runs, args.big_runs),
+                          runs_for(rows, args.shift_runs, args.big_runs), args.seed)
         summaries.append(summary)
         print(f"[{rows:,} rows: {summary.runs} runs in {summary.seconds:.1f} s]", file=sys.stderr, flush=True)
 

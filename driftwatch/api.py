@@ -6,6 +6,7 @@ the run context fields (``run_id``, window) are None unless given.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -37,6 +38,9 @@ def default_detectors(options: Mapping[str, Any] | None = None, schema: Schema |
     TypeError: unknown option 'colour' (valid: alpha, columns, correction, direction, drift_share, large_sample, method, min_rows, missing_as_category, missing_direction, missing_share_increase, new_category_share, non_finite_share_increase, out_of_range_share, threshold, top_categories, vanished_category_share)
     """
     options = dict(options or {})
+    if options.get("large_sample") is not None:
+        warnings.warn(DriftDetector(large_sample=options["large_sample"]).config_warnings()[0], FutureWarning,
+                      stacklevel=3)
     unknown = sorted(set(options) - _DRIFT_KEYS - _QUALITY_KEYS)
     if unknown:
         valid = ", ".join(sorted(_DRIFT_KEYS | _QUALITY_KEYS))

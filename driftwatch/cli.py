@@ -1,4 +1,5 @@
-"""The ``driftwatch`` command: init, validate, check, demo, run, serve, backfill, silence, outbox, db.
+"""The ``driftwatch`` command: init, validate, check, demo, run, serve, backfill, silence, outbox,
+calibrate, db.
 
 Exit status: 0 nothing at alert level, 1 at least one result at alert level (``check``),
 2 bad usage, bad config or unreadable data — always with one line per problem on stderr and
@@ -21,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__, logs
 from .cli_alerts import cmd_outbox, cmd_silence
+from .cli_calibrate import add_parser as add_calibrate_parser
+from .cli_calibrate import cmd_calibrate, window_warnings
 from .errors import ConfigError, DriftwatchError
 from .model import Result, Window
 from .output import json_lines, shown, table
@@ -98,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state", choices=("pending", "delivered", "dead"), help="list: only rows in this state")
     p.add_argument("--limit", type=int, default=50, help="list: at most this many rows (default: 50)")
 
+    add_calibrate_parser(sub)
+
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=("upgrade",), help="upgrade: apply schema migrations (idempotent)")
     p.add_argument("--config", required=True, help="config file")
@@ -149,6 +154,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _error("validate: give the config file (driftwatch validate config.toml)")
         return EXIT_USAGE
     settings = load(path)  # a ConfigError lists every problem, one per line (see main)
+    for warning in (*settings.warnings, *window_warnings(settings)):
+        print(warning, file=sys.stderr)
     print(f"{path}: ok ({len(settings.monitors)} monitor{'s' if len(settings.monitors) != 1 else ''})")
     return EXIT_OK
 
@@ -367,7 +374,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo, "run": cmd_run,
             "serve": cmd_serve, "backfill": cmd_backfill, "silence": cmd_silence, "outbox": cmd_outbox,
-            "db": cmd_db}
+            "calibrate": cmd_calibrate, "db": cmd_db}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -98,6 +98,15 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
             return _remember(key, Profile.from_bytes(cached))
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
+    built = profile(read_reference(monitor, window, now), monitor.schema, options)
+    store.put_profile(key, monitor.name, built.to_bytes())
+    return _remember(key, built)
+
+
+def read_reference(monitor: MonitorSettings, window: Window, now: datetime | None = None) -> pd.DataFrame:
+    """The reference rows of ``monitor`` for ``window``, labels joined; ``DataError`` when empty."""
+    connector = monitor.reference.connector or monitor.current
+    ref_windows = reference_windows(monitor, window)
     columns = list(monitor.schema.columns) if monitor.schema is not None else None
     frames = [connector.fetch(w, columns) for w in ref_windows]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -109,9 +118,7 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
         where = f" for [{ref_windows[0].start.isoformat()}, {ref_windows[-1].end.isoformat()})" \
             if ref_windows[0] is not None and ref_windows[-1] is not None else ""
         raise DataError(f"monitor {monitor.name!r}: the reference data is empty{where}")
-    built = profile(frame, monitor.schema, options)
-    store.put_profile(key, monitor.name, built.to_bytes())
-    return _remember(key, built)
+    return frame
 
 
 #: Profiles recently used by this process, by cache key (which changes with the data): a daemon

@@ -13,7 +13,12 @@ from datetime import datetime
 
 from .model import Result
 
-COLUMNS = ("monitor", "window", "feature", "method", "value", "p_value", "threshold", "status")
+COLUMNS = ("monitor", "window", "feature", "method", "value", "p_value", "threshold", "status", "why")
+
+#: ``details.rule`` of a drift result, as the table's ``why`` says it.
+_RULES = {"significant and at least the threshold": "significant, large enough",
+          "not significant at this size": "not significant",
+          "significant but under the threshold": "under threshold"}
 
 
 def json_lines(results: Iterable[Result]) -> str:
@@ -42,20 +47,39 @@ def shown(results: Iterable[Result], *, everything: bool = False) -> list[Result
     return [r for r in results if everything or r.detector == "drift" or r.status != "ok"]
 
 
+def why(result: Result) -> str:
+    """What decided a figure, in a few words: which part of the drift rule held or failed, or
+    what a quality share was expected to be.
+
+    >>> from datetime import timezone
+    >>> why(Result("m", 1, None, None, "quality", "x", "out_of_range_share", 0.02, 1e-6, 0.01, "alert",
+    ...            {"expected": 0.0066}))
+    'expected 0.0066'
+    """
+    rule = result.details.get("rule")
+    if isinstance(rule, str):
+        return _RULES.get(rule, rule)
+    expected = result.details.get("expected")
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        return f"expected {_number(float(expected))}"
+    return ""
+
+
 def table(results: Sequence[Result]) -> str:
-    """A plain aligned text table. For p-value methods the threshold is alpha and the
-    decision is on the (corrected) p-value, not on the statistic in ``value``.
+    """A plain aligned text table. ``value`` is the figure (a drift method's effect size),
+    ``threshold`` its practical minimum, ``why`` what decided (see ``why``).
 
     >>> from datetime import timezone
     >>> r = Result("m", 1, datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2, tzinfo=timezone.utc),
-    ...            "drift", "age", "ks", 0.25, 0.001, 0.05, "alert")
+    ...            "drift", "age", "ks", 0.25, 0.001, 0.05, "alert",
+    ...            {"rule": "significant and at least the threshold"})
     >>> print(table([r]))
-    monitor  window      feature  method  value  p_value  threshold  status
-    m        2026-11-01  age      ks      0.25   0.001    0.05       alert
+    monitor  window      feature  method  value  p_value  threshold  status  why
+    m        2026-11-01  age      ks      0.25   0.001    0.05       alert   significant, large enough
     """
     rows = [COLUMNS] + [
         (r.monitor, _window(r.window_start, r.window_end), r.feature or "(data set)", r.metric,
-         _number(r.value), _number(r.p_value), _number(r.threshold), r.status)
+         _number(r.value), _number(r.p_value), _number(r.threshold), r.status, why(r))
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]

@@ -239,7 +239,12 @@ def bin_counts(sorted_finite: np.ndarray, n_neginf: int, n_posinf: int, edges: n
     return counts
 
 
-def _thin(sorted_values: np.ndarray, max_sample: int | None) -> np.ndarray:
+def thin(sorted_values: np.ndarray, max_sample: int | None) -> np.ndarray:
+    """At most ``max_sample`` evenly spaced order statistics of a sorted sample (all of a smaller one).
+
+    >>> thin(np.arange(10.0), 3).tolist()
+    [0.0, 4.0, 9.0]
+    """
     if max_sample is None or sorted_values.size <= max_sample:
         return sorted_values
     index = np.round(np.linspace(0, sorted_values.size - 1, max_sample)).astype(np.int64)
@@ -279,7 +284,7 @@ def profile_numeric(series: pd.Series, column: str, *, edges: np.ndarray | None 
     mean, std = _moments(finite)
     return ColumnProfile(
         name=column, kind="numeric", n=int(values.size), n_missing=int(missing.sum()),
-        dtype=str(series.dtype), sorted_values=_thin(finite, max_sample), n_finite=int(finite.size),
+        dtype=str(series.dtype), sorted_values=thin(finite, max_sample), n_finite=int(finite.size),
         n_posinf=n_posinf, n_neginf=n_neginf,
         mean=mean, std=std,
         minimum=float(finite[0]) if has else math.nan, maximum=float(finite[-1]) if has else math.nan,

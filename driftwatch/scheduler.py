@@ -199,6 +199,8 @@ class Daemon:
                  clock: Callable[[], datetime] = utcnow, host: str | None = None, port: int | None = None) -> None:
         self.config_path = Path(config_path)
         self.settings = load(self.config_path)
+        for warning in self.settings.warnings:
+            log.warning("config: %s", warning)
         #: What the web app reads on each request: swapped on reload (removed monitors vanish).
         self.live = LiveSettings(self.settings)
         self.store = Store(self.settings.store.url.reveal())
@@ -334,6 +336,8 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("monitor:"):
                 job.remove()
+        for warning in settings.warnings:
+            log.warning("config: %s", warning)
         self.settings = settings
         self.live.current = settings
         self.runner.settings = settings

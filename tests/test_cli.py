@@ -159,9 +159,10 @@ def test_check_config_table_output(project: Path, capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "check", "--config", str(project / "config.toml"), "--at", DRIFT_AT)
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status"]
-    assert any(line.split()[:4] == ["m1", "2026-11-03", "x", "ks"] and line.split()[-1] == "alert"
-               for line in lines)
+    assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status",
+                                "why"]
+    assert any(line.split()[:4] == ["m1", "2026-11-03", "x", "ks"] and line.split()[7] == "alert"
+               and line.endswith("significant, large enough") for line in lines)
     assert any("(data set)" in line and "drift_share" in line for line in lines)
 
 

@@ -80,7 +80,12 @@ def test_demo_shows_its_alerts_through_the_log_channel(demo: Demo) -> None:
 
 def test_demo_prints_a_table_and_the_next_command(demo: Demo) -> None:
     lines = demo.out.splitlines()
-    assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status"]
+    assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status",
+                                "why"]
+    # every drift row says which part of the rule decided it
+    drift_rows = [line for line in lines if line.startswith(MONITOR) and (" ks " in line or " psi " in line)]
+    assert drift_rows and all(line.endswith(("significant, large enough", "not significant", "under threshold"))
+                              for line in drift_rows)
     assert "7 windows checked" in demo.out
     assert f"driftwatch check --config {demo.directory / 'config.toml'}" in demo.out
     assert sum(1 for line in lines if line.startswith(MONITOR) and " income " in line) == 7

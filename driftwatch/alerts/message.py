@@ -76,31 +76,36 @@ class Item:
     def badness(self) -> float:
         """How far past its threshold the figure is: ``value / threshold`` (R5 sorts by it).
 
-        Errors come first (infinite); a figure with no value or no usable threshold counts 1.
-        For p-value tests the threshold is alpha and a *small* p is bad, so ``threshold / p``.
+        Drift and quality figures are effect sizes and shares whose threshold is their practical
+        minimum, so this reads the same for every detector. Errors come first (infinite); a
+        figure with no value or no usable threshold counts 1. An item with only a p-value (queued
+        by a release whose tests compared p with alpha) counts ``alpha / p``.
         """
         if self.severity == "error":
             return math.inf
+        if self.value is not None and self.threshold:
+            return abs(self.value / self.threshold)
         if self.p_value is not None and self.threshold:
             return self.threshold / self.p_value if self.p_value > 0 else math.inf
-        if self.value is None or not self.threshold:
-            return 1.0
-        return abs(self.value / self.threshold)
+        return 1.0
 
     def label(self) -> str:
         """``detector feature metric`` without the empty parts: ``drift age psi``."""
         return " ".join(part for part in (self.detector, self.feature, self.metric) if part)
 
     def figure(self) -> str:
-        """``psi = 0.4 (threshold 0.2)``, ``p = 0.001 (alpha 0.05)``, or the summary."""
+        """``psi = 0.4 (threshold 0.2, p = 0.001)``, ``p = 0.001 (alpha 0.05)``, or the summary."""
         if self.summary and self.value is None:
             return self.summary
-        parts = [f"= {_num(self.value)}"] if self.value is not None else []
+        if self.value is None:
+            if self.p_value is None:
+                return f"(threshold {_num(self.threshold)})" if self.threshold is not None else ""
+            alpha = f" (alpha {_num(self.threshold)})" if self.threshold is not None else ""
+            return f"p = {_num(self.p_value)}{alpha}"
+        context = [f"threshold {_num(self.threshold)}"] if self.threshold is not None else []
         if self.p_value is not None:
-            parts.append(f"p = {_num(self.p_value)}")
-        if self.threshold is not None:
-            parts.append(f"({'alpha' if self.p_value is not None else 'threshold'} {_num(self.threshold)})")
-        return " ".join(parts)
+            context.append(f"p = {_num(self.p_value)}")
+        return f"= {_num(self.value)}" + (f" ({', '.join(context)})" if context else "")
 
 
 @dataclass(frozen=True)

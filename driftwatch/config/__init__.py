@@ -19,6 +19,7 @@ driftwatch.errors.ConfigError: /srv/dw/driftwatch.toml: monitors[0].current.type
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -60,6 +61,8 @@ def _check(path: str | os.PathLike[str], environ: Mapping[str, str] | None,
     problems = Problems(file, KeyLines(text))
     settings = build_settings(data, path=Path(file), problems=problems, environ=environ,
                               connectors=connectors, detectors=detectors)
+    if settings is not None and problems.cautions:
+        settings = dataclasses.replace(settings, warnings=tuple(problems.format_warnings()))
     return settings, problems.format()
 
 

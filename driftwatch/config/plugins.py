@@ -96,7 +96,8 @@ def build(cls: type[T], table: object, path: str, problems: Problems, *,
     ``reserved`` keys belong to the caller (``type``, a reference's ``start``/``end``): they are
     listed as valid but not passed on. Fields annotated ``Secret`` get string values wrapped. If the
     instance has ``with_base_dir(base)`` it is called with ``base_dir`` (relative paths resolve
-    against the config file's folder) and its result is returned.
+    against the config file's folder) and its result is returned; if it has ``config_warnings()``,
+    each ``"key: message"`` it returns is recorded as a warning at that key.
 
     >>> from driftwatch.profiling import ProfileOptions
     >>> problems = Problems("c.toml")
@@ -141,6 +142,9 @@ def build(cls: type[T], table: object, path: str, problems: Problems, *,
     except Exception as exc:  # a plugin's own bug still becomes one problem line, not a traceback
         problems.add(path, f"{type(exc).__name__}: {exc}")
         return None
+    hook = getattr(built, "config_warnings", None)
+    for warning in hook() if callable(hook) else ():  # deprecated keys: "key: message"
+        problems.warn(*_locate(path, str(warning), valid))
     return built if known else None
 
 

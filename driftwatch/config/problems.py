@@ -217,6 +217,8 @@ class Problems:
     secrets: set[str] = field(default_factory=set)
     items: list[tuple[str, str]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
+    #: Keys that load but deserve a word (deprecated ones): reported, never fatal.
+    cautions: list[tuple[str, str]] = field(default_factory=list)
     #: Paths whose value is already known to be wrong (a failed ``${VAR}``): later problems about
     #: them would only repeat the first one, so they are dropped.
     settled: set[str] = field(default_factory=set)
@@ -235,6 +237,10 @@ class Problems:
         self.items.append((path, message))
         if settle:
             self.settled.add(path)
+
+    def warn(self, path: str, message: str) -> None:
+        """Record a warning about the value at ``path``: shown by ``validate``, logged by the daemon."""
+        self.cautions.append((path, message))
 
     def add_line(self, line: str) -> None:
         """Record a line that is already formatted (a TOML syntax error, an unreadable file)."""
@@ -264,8 +270,15 @@ class Problems:
 
     def format(self) -> list[str]:
         """The problem lines, ``FILE[:LINE]: key.path: message``."""
-        out = list(self.raw)
-        for path, message in self.items:
+        return list(self.raw) + self._lines(self.items)
+
+    def format_warnings(self) -> list[str]:
+        """The warning lines, ``FILE[:LINE]: key.path: warning: message``."""
+        return self._lines([(path, f"warning: {message}") for path, message in self.cautions])
+
+    def _lines(self, items: list[tuple[str, str]]) -> list[str]:
+        out = []
+        for path, message in items:
             message = self.scrub(message)
             origin = self._origin(path)
             if origin is not None:

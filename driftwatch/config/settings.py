@@ -86,7 +86,8 @@ class MonitorSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """A whole config file, checked. ``path`` is the absolute path of the file."""
+    """A whole config file, checked. ``path`` is the absolute path of the file; ``warnings`` are
+    the lines ``validate`` prints and the daemon logs (deprecated keys), never fatal."""
 
     path: Path
     store: StoreSettings
@@ -100,6 +101,7 @@ class Settings:
     channels: Mapping[str, object] = field(default_factory=dict)
     #: ``[webhooks.NAME]``: retrain/alert webhook subscriptions by name.
     webhooks: Mapping[str, object] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def monitor(self, name: str) -> MonitorSettings:
         """The monitor called ``name``; ``KeyError`` naming the configured ones otherwise."""

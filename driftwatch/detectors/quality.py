@@ -23,6 +23,11 @@ of its key (all shares are of current rows):
 Details keep ``expected``, ``excess``, ``test``, ``p_adjusted`` and ``alpha``, so a report can say
 "expected 0.6 %, saw 4 %".
 
+``alpha`` is 0.001, stricter than drift's 0.01: the changes worth a page here (a column 40 %
+missing, 2 % infinities, a tenth of the rows in a new category) are overwhelming at any window
+size that can show them at all, so the strict level costs no recall, and it leaves the run's
+false-page budget (1 % of unchanged windows, the drift and quality families together) to drift.
+
 A column named in the schema but absent from the current window is a ``column_missing`` alert;
 one that no longer reads as its reference type (text in a numeric column) is ``dtype_mismatch``.
 When the schema was inferred from the reference (every column watched), a current column the
@@ -90,7 +95,7 @@ class QualityDetector:
     new_category_share: float = 0.01
     vanished_category_share: float = 0.01
     out_of_range_share: float = 0.01
-    alpha: float = 0.01
+    alpha: float = 0.001
     correction: str = "bh"
 
     def __post_init__(self) -> None:

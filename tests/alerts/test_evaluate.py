@@ -464,17 +464,19 @@ def test_r5_thirty_breaching_features_make_exactly_one_message_per_channel(make:
     assert len({r.key for r in rows(h.store)}) == 2
 
 
-def test_r5_items_worst_first_by_value_over_threshold_and_alpha_over_p(make: Callable[..., Harness]) -> None:
+def test_r5_items_worst_first_by_value_over_threshold(make: Callable[..., Harness]) -> None:
+    # drift values are effect sizes and thresholds their practical minimums, p-values or not
     h = make()
     h.run([
         fig("mild", value=0.3, threshold=0.2),                                  # 1.5
-        fig("tiny_p", metric="ks", value=0.1, threshold=0.05, p_value=0.001),  # 0.05 / 0.001 = 50
+        fig("tiny_p", metric="ks", value=0.1, threshold=0.05, p_value=1e-9),   # 2
         fig("share", metric="drift_share", value=0.9, threshold=0.5),          # 1.8
-        fig("close_p", metric="ks", value=0.4, threshold=0.05, p_value=0.04),  # 1.25
+        fig("close_p", metric="ks", value=0.4, threshold=0.05, p_value=0.004),  # 8
         fig("strong", value=0.8, threshold=0.2),                                # 4
     ])
     [message] = messages(h.store)
-    assert [i.feature for i in message.ordered()] == ["tiny_p", "strong", "share", "mild", "close_p"]
+    assert [i.feature for i in message.ordered()] == ["close_p", "strong", "tiny_p", "share", "mild"]
+    assert message.ordered()[0].figure() == "= 0.4 (threshold 0.05, p = 0.004)"
 
 
 def test_r5_resolved_items_come_after_firing_ones(make: Callable[..., Harness]) -> None:
@@ -830,7 +832,8 @@ def test_r13_event_results_are_worst_first(make: Callable[..., Harness]) -> None
     h.run([fig("mild", value=0.25), fig("p", metric="ks", value=0.2, threshold=0.05, p_value=0.0001),
            fig("strong", value=1.0)])
     [(_, event)] = events(h.store)
-    assert [r["feature"] for r in event["data"]["results"]] == ["p", "strong", "mild"]
+    # value / threshold: 1.0 / 0.2, 0.2 / 0.05, 0.25 / 0.2 (a p-value does not rank)
+    assert [r["feature"] for r in event["data"]["results"]] == ["strong", "p", "mild"]
 
 
 # == scope: per monitor, and healthy figures leave no trace ================================================

@@ -94,7 +94,7 @@ def test_unknown_keys_at_every_level(write) -> None:
         f"{path}:21: monitors[0].reference.begin: unknown key (valid: end, {FILE_KEYS.replace('path, ', 'path, start, ')})",
         f"{path}:24: monitors[0].detectors[0].treshold: unknown key (valid: {DRIFT_KEYS})",
         f"{path}:27: monitors[0].detectors[0].columns.income.colour: unknown key "
-        "(valid: direction, method, missing_as_category, threshold)",
+        "(valid: alpha, direction, method, missing_as_category, threshold)",
     ]
 
 
@@ -108,7 +108,7 @@ def test_nested_table_validated_by_the_detector_keeps_its_full_path(write) -> No
     """)
     assert problems(path) == [
         f"{path}:15: monitors[0].detectors[0].columns.income.colour: unknown key "
-        "(valid: direction, method, missing_as_category, threshold)",
+        "(valid: alpha, direction, method, missing_as_category, threshold)",
     ]
 
 

@@ -354,8 +354,21 @@ def test_run_report_sorted_by_severity_with_data_attributes(client: TestClient, 
     assert any(unescape(r["feature"]) == XSS for r in found)
     ks = next(r for r in found if r["feature"] == "amount")
     assert float(ks["p"]) < 0.05 and float(ks["threshold"]) == 0.05
+    assert float(ks["mde"]) > 0.05  # the smallest drift the window could have flagged, sortable
     assert '<script src="/static/table.js" defer></script>' in html
     assert '<form class="filters" id="report-filters" hidden>' in html  # shown by table.js only
+
+
+def test_run_report_says_what_decided_and_what_each_window_could_see(client: TestClient, site: Site) -> None:
+    html = client.get(f"/runs/{site.shop_runs[-1]}").text
+    body = text_of(html)
+    assert "Detectable ≥" in body
+    assert "significant and at least the threshold" in body  # the drifted columns
+    rows = re.findall(r'<tr class="s-[a-z_]+" data-status="[a-z_]+".*?</tr>', html, re.S)
+    amount = next(r for r in rows if 'data-feature="amount"' in r and 'data-detector="drift"' in r)
+    assert re.search(r"[0-9.]+ sd</div>", amount)  # numeric: also in reference standard deviations
+    quality = [r for r in rows if 'data-metric="out_of_range_share"' in r]
+    assert quality and all("expected " in text_of(r) for r in quality)
 
 
 def test_run_report_escapes_feature_and_category_names(client: TestClient, site: Site) -> None:

@@ -11,7 +11,7 @@ from scipy import stats
 
 from .counts import paired_counts
 
-__all__ = ["chisquare_counts"]
+__all__ = ["chisquare_counts", "cramers_v"]
 
 
 def chisquare_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
@@ -52,3 +52,23 @@ def chisquare_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[fl
         observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     return statistic, float(stats.chi2.sf(statistic, dof))
+
+
+def cramers_v(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Cramér's V of the 2 x K table: ``sqrt(X2 / N)`` with Pearson's uncorrected ``X2``.
+
+    Why: the chi-square statistic grows with the row count; V does not (0: same shares, 1:
+    no category in common), so it can carry a practical minimum. For two categories it is
+    ``|phi| = |z| / sqrt(N)`` of the two-proportion z-test. Same as
+    ``scipy.stats.contingency.association(table, method="cramer")``.
+
+    >>> round(cramers_v(np.array([30, 20]), np.array([20, 30])), 6)
+    0.2
+    """
+    ref, cur = paired_counts(ref_counts, cur_counts)
+    keep = (ref > 0) | (cur > 0)
+    observed = np.stack([ref[keep], cur[keep]])
+    if observed.shape[1] < 2:
+        return 0.0
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    return float(np.sqrt(np.sum((observed - expected) ** 2 / expected) / observed.sum()))

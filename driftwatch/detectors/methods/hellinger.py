@@ -6,13 +6,11 @@ rare bins than PSI or KL (it compares square roots of shares).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .counts import paired_counts
 
-__all__ = ["hellinger"]
+__all__ = ["hellinger", "hellinger_rows"]
 
 
 def hellinger(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
@@ -38,7 +36,17 @@ def hellinger(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     ref_total, cur_total = ref.sum(), cur.sum()
     if ref_total == 0 and cur_total == 0:
         return 0.0
-    # ||sqrt p - sqrt q|| / sqrt 2 equals sqrt(1 - sum sqrt(p q)) but is exactly 0 on equal
-    # shares, where the subtraction form keeps rounding noise (1e-8 after the square root).
-    diff = np.sqrt(ref / ref_total) - np.sqrt(cur / cur_total)
-    return min(math.sqrt(float(np.dot(diff, diff)) / 2.0), 1.0)
+    return float(hellinger_rows((ref / ref_total)[None, :], (cur / cur_total)[None, :])[0])
+
+
+def hellinger_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The distance of each row of shares ``p`` to the same row of ``q``.
+
+    ``||sqrt p - sqrt q|| / sqrt 2`` equals ``sqrt(1 - sum sqrt(p q))`` but is exactly 0 on
+    equal shares, where the subtraction form keeps rounding noise (1e-8 after the root).
+
+    >>> hellinger_rows(np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.0, 1.0], [0.5, 0.5]])).tolist()
+    [1.0, 0.0]
+    """
+    diff = np.sqrt(p) - np.sqrt(q)
+    return np.asarray(np.minimum(np.sqrt(np.sum(diff * diff, axis=-1) / 2.0), 1.0), dtype=np.float64)

@@ -13,7 +13,7 @@ from scipy.special import rel_entr
 
 from .counts import paired_counts
 
-__all__ = ["jensenshannon"]
+__all__ = ["jensenshannon", "jensenshannon_rows"]
 
 
 def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
@@ -42,8 +42,16 @@ def jensenshannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     ref_total, cur_total = ref.sum(), cur.sum()
     if ref_total == 0 and cur_total == 0:
         return 0.0
-    p = ref / ref_total
-    q = cur / cur_total
+    return float(jensenshannon_rows((ref / ref_total)[None, :], (cur / cur_total)[None, :])[0])
+
+
+def jensenshannon_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The distance of each row of shares ``p`` to the same row of ``q`` (rows sum to 1), for
+    a null distribution's thousands of draws at once.
+
+    >>> jensenshannon_rows(np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.0, 1.0], [0.5, 0.5]])).tolist()
+    [1.0, 0.0]
+    """
     m = (p + q) / 2.0
-    js = (np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / np.log(2)
-    return float(math.sqrt(min(max(float(js) / 2.0, 0.0), 1.0)))
+    js = (np.sum(rel_entr(p, m), axis=-1) + np.sum(rel_entr(q, m), axis=-1)) / math.log(2)
+    return np.asarray(np.sqrt(np.clip(js / 2.0, 0.0, 1.0)), dtype=np.float64)

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .ecdf import merge
+from .ecdf import Merged, merge
 
 __all__ = ["ks_2samp_sorted"]
 
@@ -26,6 +26,7 @@ def ks_2samp_sorted(
     cur_sorted: np.ndarray,
     n_ref: int | None = None,
     n_cur: int | None = None,
+    merged: Merged | None = None,
 ) -> tuple[float, float]:
     """Return the two-sided two-sample KS statistic and p-value.
 
@@ -42,13 +43,22 @@ def ks_2samp_sorted(
     P-value: as ``scipy.stats.ks_2samp(a, b)`` (``method="auto"``, two-sided). When both
     samples hold at most ``MAX_EXACT_N`` observations the exact null distribution is
     used (scipy computes it, and the statistic is snapped onto the lattice ``h / lcm(n, m)``
-    exactly as scipy does); otherwise ``kstwo.sf(D, round(n * m / (n + m)))``.
+    exactly as scipy does); otherwise ``kstwo.sf(D, round(en))`` with the effective size
+    ``en = n * m / (n + m)``, up to ``en = MAX_EXACT_N`` (above it, see below).
 
     ``n_ref`` / ``n_cur`` are the nominal sample sizes when an array is a thinned set of
     order statistics of a larger sample (e.g. a reference profile that keeps 10,000
     quantiles of 1,000,000 rows). If either differs from its array's length, the
     asymptotic p-value is used with the nominal sizes; if they equal the lengths the
-    result is the same as passing ``None``.
+    result is the same as passing ``None``. ``merged`` is ``ecdf.merge(ref, cur)`` when the
+    caller already has it (Wasserstein on the same pair).
+
+    Above ``en = MAX_EXACT_N`` effective observations the p-value is the Kolmogorov limit with
+    Stephens' (1970) correction, ``kstwobign.sf((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, not
+    scipy's ``kstwo.sf(D, round(en))``: both approximate the two-sample null by a one-sample
+    law, and ``kstwo`` at the effective size of a million-row window costs up to a second a call
+    (the limit: microseconds). Measured against ``kstwo`` for p-values down to 1e-8: within
+    1.5 % (relative) at ``en = 20,000`` and 0.3 % from ``en = 200,000`` on.
 
     Preconditions (not checked, the caller owns them): both arrays are 1-D, finite,
     sorted ascending.
@@ -72,10 +82,13 @@ def ks_2samp_sorted(
     m1 = _nominal("n_ref", n_ref, n1)
     m2 = _nominal("n_cur", n_cur, n2)
 
-    merged = merge(ref, cur)
+    merged = merged or merge(ref, cur)
     ends = merged.ends
-    cddiffs = merged.ref_le[ends] / n1 - merged.cur_le[ends] / n2
-    d = float(max(cddiffs.max(), np.clip(-cddiffs.min(), 0, 1)))
+    # n1 n2 (F_ref - F_cur) in integers: exact, and cheaper than two float arrays at 1M rows
+    scaled = merged.ref_le * n2 - merged.cur_le * n1
+    if not ends.all():  # inside a run of ties the counts are partial: read the run ends only
+        scaled = scaled[ends]
+    d = float(max(int(scaled.max()), -int(scaled.min()), 0) / (n1 * n2))
 
     if m1 == n1 and m2 == n2 and max(n1, n2) <= MAX_EXACT_N:
         # scipy's exact branch: the statistic is rounded onto the lattice h/lcm.
@@ -93,8 +106,10 @@ def ks_2samp_sorted(
 
     m, n = sorted([float(m1), float(m2)], reverse=True)
     en = m * n / (m + n)
-    p = float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
-    return d, p
+    if en > MAX_EXACT_N:
+        root = math.sqrt(en)
+        return d, float(np.clip(stats.kstwobign.sf((root + 0.12 + 0.11 / root) * d), 0, 1))
+    return d, float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
 
 
 def _nominal(name: str, value: int | None, length: int) -> int:

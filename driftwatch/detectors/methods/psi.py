@@ -10,11 +10,13 @@ import numpy as np
 
 from .counts import paired_counts
 
-__all__ = ["psi"]
+__all__ = ["psi", "psi_rows"]
+
+EPS = 1e-4
 
 
 def psi(
-    ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float = 1e-4
+    ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float = EPS
 ) -> tuple[float, np.ndarray]:
     """Return the PSI and each bin's contribution to it.
 
@@ -43,7 +45,19 @@ def psi(
     ref_total, cur_total = ref.sum(), cur.sum()
     if ref_total == 0 and cur_total == 0:
         return 0.0, np.zeros(ref.shape[0])
-    p = np.maximum(ref / ref_total, eps)
-    q = np.maximum(cur / cur_total, eps)
-    contributions = (q - p) * np.log(q / p)
+    contributions = _contributions(ref / ref_total, cur / cur_total, eps)
     return float(contributions.sum()), contributions
+
+
+def psi_rows(p: np.ndarray, q: np.ndarray, eps: float = EPS) -> np.ndarray:
+    """The PSI of each row of shares ``p`` against the same row of ``q``, shares clipped at ``eps``.
+
+    >>> psi_rows(np.array([[0.5, 0.3, 0.2]]), np.array([[0.4, 0.3, 0.3]])).round(6).tolist()
+    [0.062861]
+    """
+    return np.asarray(np.sum(_contributions(p, q, eps), axis=-1), dtype=np.float64)
+
+
+def _contributions(p: np.ndarray, q: np.ndarray, eps: float) -> np.ndarray:
+    p, q = np.maximum(p, eps), np.maximum(q, eps)
+    return np.asarray((q - p) * np.log(q / p), dtype=np.float64)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ecdf import merge
+from .ecdf import Merged, merge
 
 __all__ = ["wasserstein_sorted"]
 
 
-def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
+def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray, merged: Merged | None = None) -> float:
     """Return ``W1 = integral |F_ref(x) - F_cur(x)| dx`` over the real line.
 
     For empirical distributions the integrand is a step function, so with the pooled
@@ -21,8 +21,9 @@ def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
 
         W1 = sum_i |F_ref(z_i) - F_cur(z_i)| * (z_{i+1} - z_i)
 
-    The pooled order comes from one linear merge of the two sorted inputs (``ecdf.merge``),
-    never a fresh sort. The arithmetic then follows ``scipy.stats.wasserstein_distance(a, b)`` step for step, so
+    The pooled order comes from one linear merge of the two sorted inputs (``ecdf.merge``,
+    or ``merged`` when the caller has it), never a fresh sort. The arithmetic then follows
+    ``scipy.stats.wasserstein_distance(a, b)`` step for step, so
     the result is identical to it (not merely close), even for values near ``1e12``.
 
     The distance is in the column's units: callers that want one threshold for every
@@ -45,7 +46,7 @@ def wasserstein_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
 
     # Inside a run of ties the running counts are partial, but the gap to the next value
     # is 0 there, so those terms vanish exactly as in scipy's searchsorted version.
-    merged = merge(ref, cur)
+    merged = merged or merge(ref, cur)
     deltas = np.diff(merged.pooled)
     ref_cdf = merged.ref_le[:-1] / n1
     cur_cdf = merged.cur_le[:-1] / n2

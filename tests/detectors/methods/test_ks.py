@@ -52,6 +52,20 @@ def test_both_branches_are_exercised() -> None:
     assert p == pytest.approx(scipy_ks(small, big)[1], rel=0, abs=1e-9)
 
 
+@pytest.mark.parametrize("n, shift", [(25_000, 0.0), (25_000, 0.03), (50_000, 0.02)])
+def test_above_max_exact_n_effective_rows_the_p_value_is_stephens_limit(n: int, shift: float) -> None:
+    rng = np.random.default_rng(6)
+    a, b = np.sort(rng.normal(size=n)), np.sort(rng.normal(shift, size=n))
+    d, p = ks_2samp_sorted(a, b)
+    en = n / 2
+    assert en > MAX_EXACT_N
+    root = np.sqrt(en)
+    assert p == pytest.approx(stats.kstwobign.sf((root + 0.12 + 0.11 / root) * d), rel=1e-12)
+    expected_d, expected_p = scipy_ks(a, b)
+    assert d == pytest.approx(expected_d, rel=0, abs=1e-12)
+    assert p == pytest.approx(expected_p, rel=0.015)  # the deviation the docstring states
+
+
 def test_nominal_sizes_equal_to_lengths_change_nothing() -> None:
     rng = np.random.default_rng(4)
     a, b = np.sort(rng.normal(size=40)), np.sort(rng.normal(size=55))
