@@ -30,10 +30,11 @@ import numpy as np
 
 from ..errors import DataError
 from ..model import Finding, Schema
-from ..profiling import ColumnProfile, Profile, thin
+from ..profiling import ColumnProfile, Profile
 from .current import CurrentData
-from .detectable import QUANTILES, shift_needed
+from .detectable import shift_needed
 from .methods import METHODS, Context, Measurement, Method, align
+from .methods.shifts import reference_cdf
 from .multiple_testing import CORRECTIONS, correct
 from .options import nested_tables
 
@@ -222,9 +223,9 @@ class DriftDetector:
     def _decide(self, measured: list[_Measured | Finding]) -> list[Finding]:
         """Correct the p-values of every measured column together, then decide each."""
         tested = [m for m in measured if isinstance(m, _Measured)]
-        adjusted = correct(np.array([m.measurement.p_value for m in tested], dtype=np.float64), self.correction)
-        decided = {id(m): self._finding(m, float(p_adj), len(tested)) for m, p_adj in zip(tested, adjusted)}
-        return [decided[id(m)] if isinstance(m, _Measured) else m for m in measured]
+        adjusted = iter(correct(np.array([m.measurement.p_value for m in tested], dtype=np.float64), self.correction))
+        return [self._finding(m, float(next(adjusted)), len(tested)) if isinstance(m, _Measured) else m
+                for m in measured]
 
     def _finding(self, m: _Measured, p_adjusted: float, tests: int) -> Finding:
         value = m.measurement.value
@@ -252,8 +253,8 @@ class DriftDetector:
         mde_sd = None
         shift = m.method.shift
         if mde is not None and shift is not None and m.ref.std > 0 and math.isfinite(m.ref.std):
-            q = thin(m.ref.sorted_values, QUANTILES)
-            mde_sd = shift_needed(lambda delta: shift(q, m.ref, delta * m.ref.std), mde)
+            cdf = reference_cdf(m.ref.sorted_values)
+            mde_sd = shift_needed(lambda delta: shift(cdf, m.ref, delta * m.ref.std), mde)
         return {"mde": mde, "mde_sd": mde_sd}
 
     def _data_set(self, findings: list[Finding]) -> Finding:

@@ -30,15 +30,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
-from ...profiling import ColumnProfile, thin
-from ..detectable import (
-    QUANTILES,
-    chi2_noncentrality,
-    gap_margin,
-    ks_detectable_gap,
-    mean_detectable_shift,
-    shift_needed,
-)
+from ...profiling import ColumnProfile
+from ..detectable import chi2_noncentrality, gap_margin, ks_detectable_gap, mean_detectable_shift, shift_needed
 from .anderson import anderson_ksamp_2
 from .binning import Binned, align, all_categories
 from .chisquare import chisquare_counts, cramers_v
@@ -49,7 +42,7 @@ from .jensenshannon import jensenshannon, jensenshannon_rows
 from .ks import ks_2samp_sorted
 from .permutation import BinnedNull, binned_p_value, chi2_scale_hellinger, chi2_scale_js, chi2_scale_psi, n_eff
 from .psi import psi, psi_rows
-from .shifts import binned_shift, ks_shift, rms_shift
+from .shifts import ReferenceCdf, binned_shift, ks_shift, reference_cdf, rms_shift
 from .wasserstein import wasserstein_sorted
 from .ztest import two_proportion_z
 
@@ -75,9 +68,9 @@ class Measurement:
 #: method's units, that is significant at ``level`` and observed at least the minimum with 80 %
 #: power; None when no effect could be.
 Detectable = Callable[[ColumnProfile, ColumnProfile, Context, float, float], "float | None"]
-#: (reference order statistics, reference profile, step) -> the method's value for the
-#: reference against the reference moved by ``step`` (in the column's units).
-Shift = Callable[[np.ndarray, ColumnProfile, float], float]
+#: (reference CDF, reference profile, step) -> the method's value for the reference against the
+#: reference moved by ``step`` (in the column's units).
+Shift = Callable[[ReferenceCdf, ColumnProfile, float], float]
 
 
 @dataclass(frozen=True)
@@ -127,9 +120,9 @@ def _ks_shift_needed(ref: ColumnProfile, cur: ColumnProfile, level: float) -> fl
     """The location shift (reference stds) that the KS test flags with 80 % power at ``level``."""
     if not ref.std > 0:
         return None
-    q = thin(ref.sorted_values, QUANTILES)
+    cdf = reference_cdf(ref.sorted_values)
     gap = ks_detectable_gap(level, ref.n_finite, cur.n_finite)
-    return shift_needed(lambda delta: ks_shift(q, delta * ref.std), gap)
+    return shift_needed(lambda delta: ks_shift(cdf, delta * ref.std), gap)
 
 
 def _ks_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level: float,
@@ -152,7 +145,7 @@ def _rms_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level:
     delta = _ks_shift_needed(ref, cur, level)
     if delta is None:
         return None
-    significant = rms_shift(thin(ref.sorted_values, QUANTILES), delta * ref.std)
+    significant = rms_shift(reference_cdf(ref.sorted_values), delta * ref.std)
     return max(significant, threshold + gap_margin(ref.n_finite, cur.n_finite))
 
 
@@ -199,8 +192,8 @@ class _Binned:
         return _chi2_detectable(bins, level, lambda n_ref, n_cur: n_eff(n_ref, n_cur) * self.null.chi2_scale(threshold),
                                 lambda lam, n_ref, n_cur: self.from_chi2(lam / n_eff(n_ref, n_cur)))
 
-    def shift(self, q: np.ndarray, ref: ColumnProfile, step: float) -> float:
-        return binned_shift(self.null.rows, q, ref.edges, step)
+    def shift(self, cdf: ReferenceCdf, ref: ColumnProfile, step: float) -> float:
+        return binned_shift(self.null.rows, cdf, ref.edges, step)
 
 
 def _chi2_detectable(bins: Binned, level: float, floor: Callable[[float, float], float],
@@ -265,17 +258,17 @@ _RMS_GAP = "root mean square gap between the two CDFs"
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("ks", NUMERIC, 0.05, _CDF_GAP, _ks, _ks_detectable,
-           lambda q, ref, step: ks_shift(q, step), sees_missing=False),
+           lambda cdf, ref, step: ks_shift(cdf, step), sees_missing=False),
     Method("wasserstein", NUMERIC, 0.1, "Wasserstein distance / reference std", _wasserstein,
-           _wasserstein_detectable, lambda q, ref, step: step / _wasserstein_scale(ref)[0], sees_missing=False),
+           _wasserstein_detectable, lambda cdf, ref, step: step / _wasserstein_scale(ref)[0], sees_missing=False),
     Method("psi", BOTH, 0.2, "population stability index", _psi_compute, _PSI.detectable, _PSI.shift),
     Method("jensenshannon", BOTH, 0.1, "Jensen-Shannon distance (base 2)", _JS.compute, _JS.detectable, _JS.shift),
     Method("hellinger", BOTH, 0.1, "Hellinger distance", _HELLINGER.compute, _HELLINGER.detectable,
            _HELLINGER.shift),
     Method("cramervonmises", NUMERIC, 0.04, _RMS_GAP, _cvm, _rms_detectable,
-           lambda q, ref, step: rms_shift(q, step), sees_missing=False),
+           lambda cdf, ref, step: rms_shift(cdf, step), sees_missing=False),
     Method("anderson", NUMERIC, 0.04, _RMS_GAP, _anderson, _rms_detectable,
-           lambda q, ref, step: rms_shift(q, step), sees_missing=False),
+           lambda cdf, ref, step: rms_shift(cdf, step), sees_missing=False),
     Method("chisquare", CATEGORICAL, 0.1, "Cramér's V", _chisquare, _cramers_v_detectable),
     Method("ztest", CATEGORICAL, 0.1, "Cramér's V (|phi|)", _ztest, _cramers_v_detectable),
 )}
