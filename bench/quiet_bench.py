@@ -98,8 +98,8 @@ def bimodal(centre: float) -> Gen:
     return gen
 
 
-def with_share(base: Gen, share: float, value: float) -> Gen:
-    """``base`` with each row replaced by ``value`` (NaN, inf) with probability ``share``."""
+def with_share(base: Gen, share: float, value: float | str) -> Gen:
+    """``base`` with each row replaced by ``value`` (NaN, inf, a new label) with probability ``share``."""
 
     def gen(rng: np.random.Generator, n: int) -> Column:
         out = base(rng, n)
@@ -120,15 +120,6 @@ def categorical(levels: Sequence[str], p: Sequence[float] | np.ndarray | None = 
 def zipf(categories: int, exponent: float) -> Gen:
     k = np.arange(1, categories + 1, dtype=np.float64)
     return categorical([f"id_{i}" for i in range(1, categories + 1)], 1.0 / k**exponent)
-
-
-def with_new_category(base: Gen, share: float, label: str) -> Gen:
-    def gen(rng: np.random.Generator, n: int) -> Column:
-        out = base(rng, n)
-        out[rng.random(n) < share] = label
-        return out
-
-    return gen
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -168,7 +159,7 @@ REAL_SHIFTS: tuple[Shift, ...] = (
     Shift("freq", ".5/.3/.2->.2/.3/.5", "categorical",
           categorical(MIX, (0.5, 0.3, 0.2)), categorical(MIX, (0.2, 0.3, 0.5))),
     Shift("newcat", "10% new category", "categorical",
-          categorical(FIVE), with_new_category(categorical(FIVE), 0.10, "l_new")),
+          categorical(FIVE), with_share(categorical(FIVE), 0.10, "l_new")),
     Shift("nan40", "NaN 1%->40%", "numeric",
           with_share(normal(), 0.01, math.nan), with_share(normal(), 0.40, math.nan)),
     Shift("inf2", "0%->2% +inf", "numeric", normal(), with_share(normal(), 0.02, math.inf)),
