@@ -254,7 +254,8 @@ class DriftDetector:
         shift = m.method.shift
         if mde is not None and shift is not None and m.ref.std > 0 and math.isfinite(m.ref.std):
             cdf = reference_cdf(m.ref.sorted_values)
-            mde_sd = shift_needed(lambda delta: shift(cdf, m.ref, delta * m.ref.std), mde)
+            if cdf is not None:
+                mde_sd = shift_needed(lambda delta: shift(cdf, m.ref, delta * m.ref.std), mde)
         return {"mde": mde, "mde_sd": mde_sd}
 
     def _data_set(self, findings: list[Finding]) -> Finding:

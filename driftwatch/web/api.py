@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from ..alerts.events import WEBHOOK_EVENT_SCHEMA
 from ..alerts.state import AlertKey
@@ -58,7 +58,25 @@ MAX_RESULTS = 10_000
 MAX_ID = 2**63 - 1
 MAX_SMALL_ID = 2**31 - 1
 
-Id = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
+
+
+def whole_number(value: object) -> object:
+    """Digits only: pydantic would otherwise read ``"9\x0b"`` or ``" 9"`` as 9 and answer for a
+    URL that names no run (the negative fuzz test sends such ids).
+
+    >>> whole_number("12"), whole_number(12)
+    ('12', 12)
+    >>> whole_number("12\x0b")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a whole number written with digits only
+    """
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written with digits only")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(whole_number), Path(ge=1, le=MAX_SMALL_ID)]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such object"}}
 
@@ -155,7 +173,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
              summary="Runs of one monitor, newest window first")
     def monitor_runs(name: Annotated[str, Path(min_length=1, max_length=255), AfterValidator(clean_text)],
                      limit: Annotated[int, Query(ge=1, description=f"at most {MAX_RUNS} are returned")] = 50,
-                     before_id: Annotated[int | None, Query(ge=1, le=MAX_SMALL_ID,
+                     before_id: Annotated[int | None, BeforeValidator(whole_number), Query(ge=1, le=MAX_SMALL_ID,
                                                             description="next_before_id of the previous page")] = None,
                      ) -> RunsPage:
         """Pages by ``before_id``: pass the previous page's ``next_before_id`` to go on."""

@@ -118,9 +118,9 @@ def _wasserstein(ref: ColumnProfile, cur: ColumnProfile, ctx: Context) -> Measur
 
 def _ks_shift_needed(ref: ColumnProfile, cur: ColumnProfile, level: float) -> float | None:
     """The location shift (reference stds) that the KS test flags with 80 % power at ``level``."""
-    if not ref.std > 0:
+    cdf = reference_cdf(ref.sorted_values) if ref.std > 0 else None
+    if cdf is None:
         return None
-    cdf = reference_cdf(ref.sorted_values)
     gap = ks_detectable_gap(level, ref.n_finite, cur.n_finite)
     return shift_needed(lambda delta: ks_shift(cdf, delta * ref.std), gap)
 
@@ -143,9 +143,10 @@ def _rms_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level:
     powerful as KS, and the root mean square gap scatters less than the largest one, so the
     figure errs on the large side."""
     delta = _ks_shift_needed(ref, cur, level)
-    if delta is None:
+    cdf = reference_cdf(ref.sorted_values)
+    if delta is None or cdf is None:
         return None
-    significant = rms_shift(reference_cdf(ref.sorted_values), delta * ref.std)
+    significant = rms_shift(cdf, delta * ref.std)
     return max(significant, threshold + gap_margin(ref.n_finite, cur.n_finite))
 
 

@@ -38,17 +38,28 @@ class ReferenceCdf:
         return np.asarray(np.interp(z, self.x, self.cdf), dtype=np.float64)
 
 
-def reference_cdf(sorted_values: np.ndarray) -> ReferenceCdf:
-    """The spread CDF of a sorted sample with at least two distinct values (thinned to ``QUANTILES``).
+def reference_cdf(sorted_values: np.ndarray) -> ReferenceCdf | None:
+    """The spread CDF of a sorted sample (thinned to ``QUANTILES``); None with fewer than two values
+    apart by more than 1e-12 of the range (values closer than that count as one: a gap of
+    1e-311 next to 0 would make the CDF's slope infinite).
 
     >>> c = reference_cdf(np.array([1.0, 1.0, 2.0, 3.0]))     # shares 1/2, 1/4, 1/4
     >>> c.x.tolist(), c.cdf.tolist()
     ([0.5, 1.5, 2.5, 3.5], [0.0, 0.5, 0.75, 1.0])
+    >>> reference_cdf(np.array([-1.0, -2.2e-311, 0.0])).x.tolist()  # the two near 0 are one value
+    [-1.5, -0.5, 0.5]
+    >>> reference_cdf(np.array([5.0, 5.0])) is None
+    True
     """
     sample = thin(sorted_values, QUANTILES)
     values, counts = np.unique(sample, return_counts=True)
     if values.size < 2:
-        raise ValueError("sorted_values: need at least two distinct values")
+        return None
+    distinct = np.concatenate([[True], np.diff(values) > (values[-1] - values[0]) * 1e-12])
+    counts = np.add.reduceat(counts, np.flatnonzero(distinct))
+    values = values[distinct]
+    if values.size < 2:
+        return None
     below = np.cumsum(counts)[:-1] / sample.size
     x = np.concatenate([[values[0] - (values[1] - values[0]) / 2], (values[1:] + values[:-1]) / 2,
                         [values[-1] + (values[-1] - values[-2]) / 2]])
