@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -31,6 +32,7 @@ from .. import __version__
 from ..store import Store
 from . import api, pages
 from .auth import Auth, LoginRequired, login_redirect
+from .limits import MAX_BODY_BYTES, BodyLimit, validation_error
 from .metrics import StoreCollector
 
 if TYPE_CHECKING:
@@ -73,6 +75,8 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
                          description="Drift reports, alerts and silences of the driftwatch daemon.")
     auth = Auth(settings.web if settings is not None else None)
     app.add_exception_handler(LoginRequired, login_redirect)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -92,7 +96,8 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
     app.include_router(api.router(store, settings, clock=clock, change=auth.change), prefix="/api/v1",
                        tags=["api"], dependencies=[Depends(auth.api)],
                        responses={401: {"description": "web.auth_token is set and the bearer token is missing "
-                                                       "or wrong"}})
+                                                       "or wrong"},
+                                  413: {"description": f"the request body is over {MAX_BODY_BYTES} bytes"}})
 
     metrics_registry = registry if registry is not None else CollectorRegistry()
     metrics_registry.register(StoreCollector(store, settings, outcomes=outcomes))
