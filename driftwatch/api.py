@@ -16,7 +16,7 @@ import pandas as pd
 from .detectors import Detector, DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
 from .engine import detect
 from .model import Result, Schema, Window
-from .profiling import Profile, ProfileOptions, profile
+from .profiling import Profile, ProfileOptions, check_frame, profile
 
 _DRIFT_KEYS = {f.name for f in fields(DriftDetector)}
 _QUALITY_KEYS = {f.name for f in fields(QualityDetector)}
@@ -73,6 +73,9 @@ def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
     [('x', 'ks', 'alert'), ('', 'drift_share', 'alert')]
     """
     profile_options = {k: options.pop(k) for k in list(options) if k in _PROFILE_KEYS}
+    check_frame(current, "current")
+    if not isinstance(reference, (Profile, pd.DataFrame)):
+        raise TypeError(f"reference: must be a pandas DataFrame or a driftwatch Profile, got {type(reference).__name__}")
     if isinstance(reference, Profile):
         if profile_options:
             raise TypeError(f"{sorted(profile_options)[0]!r}: profile options need a frame reference, "

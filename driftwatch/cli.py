@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("driftwatch")
 
 EXIT_OK, EXIT_ALERT, EXIT_USAGE = 0, 1, 2
+#: Windows one ``backfill`` runs at most: a century of hourly windows is a mistake, not a plan.
+MAX_BACKFILL = 100_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -337,11 +339,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     start, end = _parse_time(args.start), _parse_time(args.end)
     if end <= start:
         raise ConfigError("--to: must be after --from")
+    if (end - start) / monitor.schedule.period > MAX_BACKFILL:
+        raise ConfigError(f"--from/--to: the range holds more than {MAX_BACKFILL:,} windows of "
+                          f"{monitor.name!r}; backfill it in parts")
     store = Store(settings.store.url.reveal())
     try:
         store.create_all()
         runner = Runner(store, settings)
-        windows = [w for w in monitor.schedule.windows_between(start, end) if w.start >= start]
+        try:
+            windows = [w for w in monitor.schedule.windows_between(start, end) if w.start >= start]
+        except OverflowError:
+            raise ConfigError("--from/--to: too near the ends of the calendar to compute windows") from None
         done = set() if args.force else store.succeeded_windows(monitor.name, start, end)
         todo = [w for w in windows if (w.start, w.end) not in done]
         failed = 0

@@ -308,6 +308,27 @@ def profile_categorical(series: pd.Series, column: str, *, max_categories: int |
     )
 
 
+def check_frame(frame: object, role: str) -> pd.DataFrame:
+    """``frame`` as the data of ``role`` (reference, current): a ``TypeError`` for anything but a
+    DataFrame, a ``DataError`` for repeated column names (``frame[name]`` would be a frame).
+
+    >>> check_frame([1, 2], "current")
+    Traceback (most recent call last):
+    ...
+    TypeError: current: must be a pandas DataFrame, got list
+    >>> check_frame(pd.DataFrame([[1, 2]], columns=["x", "x"]), "reference")
+    Traceback (most recent call last):
+    ...
+    driftwatch.errors.DataError: reference data has repeated column names: 'x'
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{role}: must be a pandas DataFrame, got {type(frame).__name__}")
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    if len(repeated):
+        raise DataError(f"{role} data has repeated column names: {', '.join(repr(str(c)) for c in repeated)}")
+    return frame
+
+
 def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None = None,
             options: ProfileOptions | None = None) -> Profile:
     """Build the reusable reference profile of ``reference``.
@@ -320,6 +341,7 @@ def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None =
     ([1.0, 2.0, 3.0], {'a': 2, 'b': 1})
     """
     options = options or ProfileOptions()
+    check_frame(reference, "reference")
     resolved = Schema.infer(reference) if schema is None else Schema.from_value(schema)
     absent = [c for c in resolved.features if c not in reference.columns]
     if absent:

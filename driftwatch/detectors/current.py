@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError
-from ..profiling import ColumnProfile, Profile, profile_categorical, profile_numeric
+from ..profiling import ColumnProfile, Profile, check_frame, profile_categorical, profile_numeric
 
 #: Below this many values (rows × columns) the columns are profiled in the calling thread.
 PARALLEL_CELLS = 200_000
@@ -28,7 +28,7 @@ class CurrentData:
 
     def __init__(self, frame: pd.DataFrame, reference: Profile, *, threads: int | None = None,
                  context: Mapping[str, Any] | None = None) -> None:
-        self.frame = frame
+        self.frame = check_frame(frame, "current")
         self.reference = reference
         #: Facts about the run a detector may need, e.g. ``labels_due_at`` (ISO time) while the
         #: window's labels are not due yet.

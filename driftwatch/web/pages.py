@@ -24,6 +24,8 @@ from .. import __version__
 from ..model import SEVERITY
 from ..store import reports
 from ..store.alerts import firing_states, list_silences
+from .api import MAX_SMALL_ID
+from .api_models import clean_text
 from .charts import Point, fmt_value, sparkline, timeseries
 from .report import RunReport, build_report
 
@@ -119,6 +121,25 @@ def is_stale(monitor: MonitorSettings, last_success: RunRecord | None, now: date
     return now > overdue_at, overdue_at
 
 
+def _run_id(text: str) -> bool:
+    """Digits naming a possible run: ``runs.id`` is 32-bit on PostgreSQL, which refuses to even
+    compare a larger number.
+
+    >>> _run_id("12"), _run_id("2147483648"), _run_id("1\x0b"), _run_id("-1")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SMALL_ID
+
+
+def _storable(text: str) -> bool:
+    """Text a database column can hold (no NUL, no lone surrogate)."""
+    try:
+        clean_text(text)
+    except ValueError:
+        return False
+    return True
+
+
 def router(store: Store, settings: Settings | None, *, clock: Callable[[], datetime]) -> APIRouter:
     """The pages' routes over ``store``; the app mounts them behind the page login.
 
@@ -191,8 +212,10 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
     def monitor(request: Request, name: str, before_id: str | None = None) -> HTMLResponse:
         now = clock()
         cursor: int | None = None
+        if not _storable(name):  # no monitor can have this name, and PostgreSQL would refuse to look
+            return not_found(request, "that monitor")
         if before_id is not None:
-            if not before_id.isdigit():
+            if not _run_id(before_id):
                 return page(request, "not_found.html", 400, title="bad request",
                             what=f"before_id must be a run id, got {before_id!r}")
             cursor = int(before_id)
@@ -223,7 +246,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
 
     @api.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run(request: Request, run_id: str) -> HTMLResponse:
-        if not run_id.isdigit() or len(run_id) > 18:
+        if not _run_id(run_id):
             return not_found(request, f"run {run_id!r}")
         record = store.run(int(run_id))
         if record is None:

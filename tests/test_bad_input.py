@@ -1,0 +1,86 @@
+"""Bad input gets one clear error, never a traceback or a 500 (issue 12, defect 7): durations and
+ranges too large to compute, data that is not a frame or repeats a column name, page URLs that
+name no row on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import driftwatch
+from driftwatch import DataError
+
+from .test_cli import EXAMPLE, PROBLEM_LINE, run, write_config, write_data
+
+
+@pytest.mark.parametrize("key, value", [("window", "100000000000000s"), ("window", "99999999999999d"),
+                                        ("delay", "99999999999999w")])
+def test_durations_too_long_to_compute_are_one_problem_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             key: str, value: str) -> None:
+    lines = [f'{key} = "{value}"' if line.startswith(f"{key} = ") else line
+             for line in EXAMPLE.read_text().splitlines()]
+    config = tmp_path / "c.toml"
+    config.write_text("\n".join(lines))
+    code, _, err = run(capsys, "validate", str(config))
+    [line] = err.strip().splitlines()
+    match = PROBLEM_LINE.match(line)
+    assert code == 2 and match is not None and "Traceback" not in err
+    assert match["key"] == f"monitors[0].{key}" and "is longer than 36500 days" in match["msg"]
+
+
+@pytest.mark.parametrize("start, end, needle", [("0001-01-01", "9999-01-01", "more than 100,000 windows"),
+                                                ("9999-12-25", "9999-12-31", "too near the ends of the calendar")])
+def test_backfill_ranges_beyond_reason_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    start: str, end: str, needle: str) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path)
+    code, _, err = run(capsys, "backfill", "--config", str(config), "--monitor", "m1", "--from", start, "--to", end)
+    assert code == 2 and "Traceback" not in err
+    [line] = err.strip().splitlines()
+    assert line.startswith("--from/--to: ") and needle in line
+
+
+REFERENCE = pd.DataFrame({"x": np.arange(50.0)})
+
+
+@pytest.mark.parametrize("current", [[1.0, 2.0], {"x": [1.0]}, None, np.arange(3.0)])
+def test_check_names_the_argument_that_is_not_a_frame(current: object) -> None:
+    with pytest.raises(TypeError, match=rf"^current: must be a pandas DataFrame, got {type(current).__name__}$"):
+        driftwatch.check(REFERENCE, current)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^reference: must be a pandas DataFrame or a driftwatch Profile"):
+        driftwatch.check(current, REFERENCE)  # type: ignore[arg-type]
+
+
+def test_repeated_column_names_are_a_data_error_naming_them() -> None:
+    twice = pd.DataFrame(np.ones((40, 3)), columns=["x", "x", "y"])
+    with pytest.raises(DataError, match=r"^current data has repeated column names: 'x'$"):
+        driftwatch.check(REFERENCE, twice)
+    with pytest.raises(DataError, match=r"^reference data has repeated column names: 'x'$"):
+        driftwatch.check(twice, REFERENCE)
+
+
+POSTGRES = os.environ.get("DRIFTWATCH_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="DRIFTWATCH_TEST_POSTGRES_URL is not set "
+                                         "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+@pytest.mark.parametrize("url, status", [("/runs/2147483648", 404), ("/runs/999999999999999999", 404),
+                                         ("/monitors/x?before_id=2147483648", 400), ("/monitors/%00", 404),
+                                         ("/monitors/x%00y", 404), ("/monitors/%ED%A0%80", 404)])
+def test_pages_answer_urls_that_name_no_row_without_a_500_on_postgresql(url: str, status: int) -> None:
+    from driftwatch.store import Store
+    from driftwatch.web import create_app
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+        from fastapi.testclient import TestClient
+    assert POSTGRES is not None
+    with Store(POSTGRES) as store:
+        store.create_all()
+        client = TestClient(create_app(store), raise_server_exceptions=False)
+        assert client.get(url).status_code == status
