@@ -36,6 +36,8 @@ log = logging.getLogger("driftwatch")
 EXIT_OK, EXIT_ALERT, EXIT_USAGE = 0, 1, 2
 #: Windows one ``backfill`` runs at most: a century of hourly windows is a mistake, not a plan.
 MAX_BACKFILL = 100_000
+#: Daily windows ``demo`` writes at most (a year).
+MAX_DEMO_DAYS = 366
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,6 +128,12 @@ def _print_results(results: Sequence[Result], fmt: str, everything: bool) -> Non
         sys.stdout.write(json_lines(results))
     elif results:
         print(table(shown(results, everything=everything)))
+
+
+def needs_attention(results: Sequence[Result]) -> bool:
+    """Exit status 1: a result at alert level, or one that could not be computed (``error``: a
+    column of the wrong type, a method that does not apply)."""
+    return any(r.status in ("alert", "error") for r in results)
 
 
 def _parse_time(text: str) -> datetime:
@@ -233,7 +241,7 @@ def _check_config(args: argparse.Namespace) -> int:
         _error(failure)
     if failures:
         return EXIT_USAGE
-    return EXIT_ALERT if any(r.status == "alert" for r in results) else EXIT_OK
+    return EXIT_ALERT if needs_attention(results) else EXIT_OK
 
 
 def _latest(monitor: MonitorSettings, now: datetime) -> Window | None:
@@ -257,15 +265,15 @@ def _check_files(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConfigError(f"--method: {exc}") from None
     _print_results(results, args.format, args.all)
-    return EXIT_ALERT if any(r.status == "alert" for r in results) else EXIT_OK
+    return EXIT_ALERT if needs_attention(results) else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
     from .config import load
 
-    if args.days < 1:
-        _error("--days: must be >= 1")
+    if not 1 <= args.days <= MAX_DEMO_DAYS:
+        _error(f"--days: must be between 1 and {MAX_DEMO_DAYS}")
         return EXIT_USAGE
     written = demo.write(args.dir, days=args.days)
     settings = load(written.config)

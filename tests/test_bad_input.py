@@ -4,6 +4,7 @@ name no row on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -84,3 +85,73 @@ def test_pages_answer_urls_that_name_no_row_without_a_500_on_postgresql(url: str
         store.create_all()
         client = TestClient(create_app(store), raise_server_exceptions=False)
         assert client.get(url).status_code == status
+
+
+# --- defect 8: things that are wrong are said, not accepted quietly ------------------------------
+
+def test_a_column_override_for_a_column_the_schema_lacks_is_a_problem(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path, extra='[[monitors.detectors]]\ntype = "drift"\n'
+                                          '[monitors.detectors.columns.xx]\nmethod = "psi"\n')
+    code, _, err = run(capsys, "validate", str(config))
+    [line] = err.strip().splitlines()
+    assert code == 2
+    assert line.endswith("monitors[0].detectors[0].columns.xx: no such column in the monitor's schema (columns: x, c)")
+
+
+def test_an_empty_config_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    code, out, err = run(capsys, "validate", str(config))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"{config}: the file is empty: a config needs at least one [[monitors]] table " \
+                          "(driftwatch init writes an example)"
+
+
+def test_repeated_csv_headers_are_a_data_error_naming_file_and_column(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path)
+    day = tmp_path / "data" / "2026-11-01.csv"
+    lines = day.read_text().splitlines()
+    day.write_text("\n".join([lines[0] + ",x"] + [line + ",1.5" for line in lines[1:]]) + "\n")
+    code, _, err = run(capsys, "check", "--config", str(config), "--at", "2026-11-02T06:00:00+00:00")
+    assert code == 2 and "Traceback" not in err
+    assert f"{day}: the header repeats column name(s) 'x'" in err
+
+
+def test_a_zero_byte_window_file_is_no_rows_not_missing_columns(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path)
+    (tmp_path / "data" / "2026-11-01.csv").write_bytes(b"")
+    code, out, _ = run(capsys, "check", "--config", str(config), "--at", "2026-11-02T06:00:00+00:00",
+                       "--format", "json")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert not [r for r in results if r["metric"] == "column_missing" or r["status"] in ("alert", "error")]
+    [rows] = [r for r in results if r["metric"] == "row_count"]
+    assert rows["value"] == 0 and rows["status"] == "insufficient_data"
+    assert rows["details"]["reason"] == "the current window has no rows and no columns (an empty file?)"
+
+
+def test_demo_days_are_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "demo", "--dir", str(tmp_path / "d"), "--days", "100000")
+    assert code == 2 and "--days: must be between 1 and 366" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_check_exits_1_when_a_result_could_not_be_computed(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path)
+    day = tmp_path / "data" / "2026-11-01.csv"
+    frame = pd.read_csv(day)
+    frame["x"] = "twelve"  # text where the reference has numbers: the drift figure is an error
+    frame.to_csv(day, index=False)
+    code, out, _ = run(capsys, "check", "--config", str(config), "--at", "2026-11-02T06:00:00+00:00",
+                       "--format", "json")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in results if r["detector"] == "drift" and r["feature"] == "x"] == ["error"]
+    assert code == 1

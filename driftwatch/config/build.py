@@ -345,7 +345,20 @@ class _Builder:
             built = build_plugin(registry, table, join(path, i), self.problems, base_dir=self.base)
             if built is not None:
                 out.append(built)
+                self.column_rules(built, join(path, i), schema)
         return tuple(out)
+
+    def column_rules(self, detector: object, path: str, schema: Schema | None) -> None:
+        """A ``columns.<name>`` override must name a column of the monitor's schema, when it has one
+        (an override for a misspelt column would otherwise be ignored without a word)."""
+        rules = getattr(detector, "columns", None)
+        if schema is None or not isinstance(rules, Mapping):
+            return
+        known = set(schema.features)
+        for name in rules:
+            if name not in known:
+                self.problems.add(join(join(path, "columns"), str(name)),
+                                  f"no such column in the monitor's schema (columns: {', '.join(schema.features)})")
 
 
 def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
@@ -374,6 +387,11 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
     daemon = build(DaemonSettings, merged.get("daemon", {}), "daemon", problems)
     web = build(WebSettings, merged.get("web", {}), "web", problems)
     metrics = build(MetricsSettings, merged.get("metrics", {}), "metrics", problems)
+    if not merged:  # an empty file (a failed copy, a wrong path in a template) is no config
+        problems.add("", "the file is empty: a config needs at least one [[monitors]] table "
+                     "(driftwatch init writes an example)")
+    elif not merged.get("monitors"):
+        problems.warn("monitors", "no monitor configured: nothing will be watched")
     monitors = builder.monitors(merged.get("monitors", []))
     check_alert_references(merged, channels, webhooks, problems)
     if problems or store is None or profile is None or daemon is None or web is None or alerts is None \

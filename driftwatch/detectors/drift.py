@@ -175,16 +175,21 @@ class DriftDetector:
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         features = [c for c in schema.features if c in reference.columns]
         profiles = current.profiles(features)
-        measured = [self._measure(column, reference.columns[column], profiles.get(column)) for column in features]
+        measured = [self._measure(column, reference.columns[column], profiles.get(column), current.n_rows)
+                    for column in features]
         findings = self._decide(measured)
         findings.append(self._data_set(findings))
         return findings
 
     # -- one column ----------------------------------------------------------------------
-    def _measure(self, column: str, ref: ColumnProfile, cur: ColumnProfile | DataError | None) -> _Measured | Finding:
+    def _measure(self, column: str, ref: ColumnProfile, cur: ColumnProfile | DataError | None,
+                 current_rows: int) -> _Measured | Finding:
         """The column's measurement awaiting the run's correction, or its final finding."""
         rule = self.columns.get(column, ColumnRule())
         as_category = self.missing_as_category if rule.missing_as_category is None else rule.missing_as_category
+        if cur is None and current_rows == 0:  # no rows and no header (a zero-byte file)
+            return Finding(column, rule.method or self.method, None, "insufficient_data",
+                           details={"reason": "the current window has no rows (and no columns)"})
         if cur is None:
             return Finding(column, rule.method or self.method, None, "error",
                            details={"error": f"column {column!r} is missing from the current data"})

@@ -119,8 +119,12 @@ class QualityDetector:
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         n = current.n_rows
         enough = n >= self.min_rows
+        row_details: dict[str, Any] = {"n_ref": reference.n_rows}
+        if n == 0:
+            row_details["reason"] = "the current window has no rows" + \
+                ("" if len(current.frame.columns) else " and no columns (an empty file?)")
         findings = [Finding("", "row_count", float(n), "ok" if enough else "insufficient_data",
-                            threshold=float(self.min_rows), details={"n_ref": reference.n_rows})]
+                            threshold=float(self.min_rows), details=row_details)]
         if reference.schema_inferred:
             known = set(reference.schema.columns)
             findings.extend(Finding(str(c), "column_extra", 1.0, "warn",
@@ -132,6 +136,8 @@ class QualityDetector:
         for column in features:
             ref = reference.columns[column]
             cur = profiles.get(column)
+            if cur is None and n == 0:  # no rows and no header (a zero-byte file): nothing is known missing
+                continue
             if cur is None:
                 findings.append(Finding(column, "column_missing", 1.0, "alert",
                                         details={"error": f"column {column!r} is missing from the current data"}))

@@ -18,7 +18,7 @@ def test_variables_are_substituted_in_nested_strings_and_arrays(write, tmp_path:
         numeric = ["${COL}", "b"]
         [[monitors.detectors]]
         type = "drift"
-        [monitors.detectors.columns."${COL}"]
+        [monitors.detectors.columns.income]
         method = "${METHOD}"
     """)
     settings = load(path, environ={"DATA": "/data", "COL": "income", "METHOD": "psi"})
@@ -26,8 +26,12 @@ def test_variables_are_substituted_in_nested_strings_and_arrays(write, tmp_path:
     assert monitor.current.path == "/data/cur-today.csv"  # type: ignore[attr-defined]
     assert monitor.schema is not None and monitor.schema.numeric == ("income", "b")
     rules = monitor.detectors[0].columns  # type: ignore[attr-defined]
-    assert list(rules) == ["${COL}"]  # keys are not interpolated, values are
-    assert rules["${COL}"].method == "psi"
+    assert list(rules) == ["income"] and rules["income"].method == "psi"
+    # keys are not interpolated: a "${COL}" key names no column, and says so
+    keyed = write(path.read_text().replace("columns.income", 'columns."${COL}"'))
+    [problem] = validate(keyed, environ={"DATA": "/data", "COL": "income", "METHOD": "psi"})
+    assert "monitors[0].detectors[0].columns.${COL}: no such column in the monitor's schema (columns: income, b)" \
+        in problem
 
 
 def test_unset_variable_names_file_key_path_and_variable(write) -> None:

@@ -103,10 +103,20 @@ def test_full_config_loads_into_typed_settings(write, tmp_path: Path) -> None:
 
 
 def test_defaults_when_sections_are_absent(write, tmp_path: Path) -> None:
-    settings = load(write(""), environ={})
+    settings = load(write("[profile]\n"), environ={})
     assert settings.store.url.reveal() == f"sqlite:///{tmp_path}/driftwatch.db"
     assert settings.profile == ProfileOptions()
     assert settings.monitors == ()
+    assert settings.warnings == (f"{tmp_path}/driftwatch.toml: monitors: warning: no monitor configured: "
+                                 "nothing will be watched",)
+
+
+def test_an_empty_file_is_a_problem_not_a_config_of_nothing(write) -> None:
+    path = write("")
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    assert caught.value.problems == [f"{path}: the file is empty: a config needs at least one [[monitors]] table "
+                                     "(driftwatch init writes an example)"]
 
 
 @pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite:////var/lib/dw.db",
