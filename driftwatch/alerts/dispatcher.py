@@ -10,6 +10,9 @@ token, 410 Gone) is ``dead`` at once.
 Each target is served by its own worker: a channel that times out or keeps failing never delays
 the others, and a target still busy from the last pass is skipped until it is free.
 
+When the store itself does not answer, the passes back off (1 s doubling to ``STORE_BACKOFF_MAX``)
+and say so once when it goes and once when it comes back, instead of a traceback every pass.
+
 >>> rng = random.Random(7)
 >>> waits = [backoff(n, rng=rng).total_seconds() for n in range(1, 9)]
 >>> all(0.8 * base <= wait <= 1.2 * base for base, wait in zip([10, 60, 300, 1800, 7200, 21600, 21600, 21600], waits))
@@ -30,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..errors import DeliveryError
 from ..store import Store
 from ..store import outbox as store_outbox
@@ -39,6 +44,9 @@ from .message import Message
 __all__ = ["BACKOFF", "Dispatcher", "backoff"]
 
 log = logging.getLogger("driftwatch.alerts.dispatcher")
+
+#: The longest pause between passes while the store does not answer.
+STORE_BACKOFF_MAX = timedelta(seconds=60)
 
 #: Seconds to wait after the 1st, 2nd, … failed attempt; the last repeats (R16).
 BACKOFF: tuple[int, ...] = (10, 60, 300, 1800, 7200, 21600)
@@ -86,6 +94,10 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch")
         self._busy: dict[str, Future[list[Outcome]]] = {}
         self._lock = threading.Lock()
+        #: While the store does not answer: since when, the current pause, and the next pass.
+        self._store_down: datetime | None = None
+        self._pause = timedelta(0)
+        self._next_pass: datetime | None = None
 
     def configure(self, channels: Mapping[str, Any], webhooks: Mapping[str, Any]) -> None:
         """Swap the targets after a config reload; rows for a removed target end ``dead``."""
@@ -93,11 +105,22 @@ class Dispatcher:
 
     def run_once(self, *, wait: bool = False) -> list[Outcome]:
         """Claim the due rows of every target not busy, and send them, one worker per target."""
+        now = self.clock()
+        if self._next_pass is not None and now < self._next_pass:
+            return []
         with self._lock:
             self._busy = {t: f for t, f in self._busy.items() if not f.done()}
             busy = set(self._busy)
-        rows = store_outbox.claim(self.store.engine, owner=self.owner, now=self.clock(), lease=self.lease,
-                                  limit=self.batch, skip_targets=busy)
+        try:
+            rows = store_outbox.claim(self.store.engine, owner=self.owner, now=now, lease=self.lease,
+                                      limit=self.batch, skip_targets=busy)
+        except SQLAlchemyError as exc:
+            self._store_failed(now, exc)
+            return []
+        if self._store_down is not None:
+            log.warning("outbox: the store answers again (it did not for %s); sending resumes",
+                        now - self._store_down)
+            self._store_down, self._pause, self._next_pass = None, timedelta(0), None
         by_target: dict[str, list[OutboxRow]] = {}
         for row in rows:
             by_target.setdefault(row.target, []).append(row)
@@ -110,6 +133,16 @@ class Dispatcher:
         if not wait:
             return []
         return [outcome for future in futures for outcome in future.result()]
+
+    def _store_failed(self, now: datetime, exc: SQLAlchemyError) -> None:
+        """One log line when the store stops answering; then back off, doubling to the maximum."""
+        if self._store_down is None:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            log.error("outbox: the store does not answer (%s); retrying every %s at most, quietly",
+                      reason, STORE_BACKOFF_MAX)
+            self._store_down = now
+        self._pause = min(max(self._pause * 2, timedelta(seconds=1)), STORE_BACKOFF_MAX)
+        self._next_pass = now + self._pause
 
     def drain(self, *, max_passes: int = 100) -> list[Outcome]:
         """Pass after pass until nothing is due (for ``check`` and tests)."""

@@ -718,3 +718,34 @@ def test_R28_an_expired_lease_of_a_killed_owner_is_claimed_by_another_and_resent
                                        next_attempt_at=clock()) is False
     assert row(store, queued.id).state == "delivered"
     assert [a.outcome for a in store_outbox.attempts(store.engine, queued.id)] == ["delivered"]
+
+
+def test_a_store_outage_is_said_once_backs_off_and_says_when_it_ends(
+        store: Store, dispatchers: Callable[..., Dispatcher], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 12, defect 10: one traceback a second for the whole outage, before
+    clock = [datetime(2026, 11, 3, 12, 0, tzinfo=timezone.utc)]
+    down = Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")  # nothing listens there
+    dispatcher = dispatchers(down, clock=lambda: clock[0])
+    claims = Counter[str]()
+    real_claim = store_outbox.claim
+
+    def counted(engine: Any, **kwargs: Any) -> list[OutboxRow]:
+        claims["tried"] += 1
+        return real_claim(engine, **kwargs)
+
+    monkeypatch.setattr(store_outbox, "claim", counted)
+    caplog.set_level("INFO", logger="driftwatch.alerts.dispatcher")
+    for _ in range(300):  # five minutes of one pass a second
+        assert dispatcher.run_once(wait=True) == []
+        clock[0] += timedelta(seconds=1)
+    lines = [r for r in caplog.records if r.name == "driftwatch.alerts.dispatcher"]
+    assert len(lines) == 1 and lines[0].levelname == "ERROR" and "the store does not answer" in lines[0].message
+    assert lines[0].exc_info is None  # a line, not a traceback
+    assert claims["tried"] <= 12  # 1, 2, 4, ... 60 s apart, not 300 times
+    dispatcher.store = store  # the store is back
+    clock[0] += timedelta(seconds=61)
+    dispatcher.run_once(wait=True)
+    back = [r for r in caplog.records if r.name == "driftwatch.alerts.dispatcher"][1:]
+    assert [r.levelname for r in back] == ["WARNING"] and "the store answers again" in back[0].message
+    down.dispose()
