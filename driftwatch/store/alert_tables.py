@@ -127,7 +127,7 @@ outbox_attempts = Table(
     Column("outbox_id", _BigId, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    Column("outcome", String(16), nullable=False),  # delivered | retry | dead
+    Column("outcome", String(16), nullable=False),  # delivered | retry | dead | started (no result came)
     Column("status", String(64), nullable=True),
     Column("error", Text, nullable=True),
     Column("latency_ms", Float, nullable=False),

@@ -23,7 +23,7 @@ from .alert_tables import OUTBOX_STATES, outbox, outbox_attempts
 from .alerts import mark_sent
 
 __all__ = ["Attempt", "OutboxRow", "attempts", "claim", "counts", "enqueue", "finish_attempt", "get", "list_outbox",
-           "release", "retry"]
+           "release", "retry", "start_attempt"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Attempt:
 
     attempt: int
     at: datetime
-    outcome: str  # delivered | retry | dead
+    outcome: str  # delivered | retry | dead, or started (the sender stopped before it finished)
     status: str | None
     error: str | None
     latency_ms: float
@@ -116,13 +116,32 @@ def claim(engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit:
         return [_row(row) for row in rows]
 
 
+def start_attempt(engine: Engine, row: OutboxRow, *, owner: str, at: datetime) -> bool:
+    """Log attempt ``row.attempts + 1`` as ``started`` before anything is sent, and count it: a
+    process killed mid-send leaves it in the log, so ``outbox list`` shows every attempt the
+    receiver may have seen. False (nothing written) if ``owner`` lost the row."""
+    number = row.attempts + 1
+    with engine.begin() as conn:
+        counted = conn.execute(update(outbox).where((outbox.c.id == row.id) & (outbox.c.lease_owner == owner)
+                                                    & (outbox.c.state == "pending"))
+                               .values(attempts=number)).rowcount
+        if not counted:
+            return False
+        conn.execute(outbox_attempts.insert().values(
+            outbox_id=row.id, attempt=number, at=at, outcome="started", status=None,
+            error="no result recorded: the sender stopped before it finished", latency_ms=0.0,
+            request=row.payload[:1024]))
+    return True
+
+
 def finish_attempt(engine: Engine, row: OutboxRow, *, owner: str, attempt: Attempt,
                    next_attempt_at: datetime | None) -> bool:
-    """Log ``attempt`` and move the row: ``delivered``, ``dead``, or ``pending`` again at
-    ``next_attempt_at``; the lease is released. False (nothing written) if ``owner`` lost the row.
-    A delivered message also stamps its (monitor, channel) group's last successful send."""
+    """Log ``attempt`` (filling in its ``started`` entry when there is one) and move the row:
+    ``delivered``, ``dead``, or ``pending`` again at ``next_attempt_at``; the lease is released.
+    False (nothing written) if ``owner`` lost the row. A delivered message also stamps its
+    (monitor, channel) group's last successful send."""
     state = {"delivered": "delivered", "dead": "dead", "retry": "pending"}[attempt.outcome]
-    values: dict[str, Any] = {"state": state, "attempts": outbox.c.attempts + 1, "lease_owner": None,
+    values: dict[str, Any] = {"state": state, "attempts": attempt.attempt, "lease_owner": None,
                               "lease_expires_at": None, "last_status": attempt.status,
                               "last_error": attempt.error}
     if state == "delivered":
@@ -134,9 +153,12 @@ def finish_attempt(engine: Engine, row: OutboxRow, *, owner: str, attempt: Attem
                                                   & (outbox.c.state == "pending")).values(**values)).rowcount
         if not moved:
             return False
-        conn.execute(outbox_attempts.insert().values(
-            outbox_id=row.id, attempt=attempt.attempt, at=attempt.at, outcome=attempt.outcome, status=attempt.status,
-            error=attempt.error, latency_ms=attempt.latency_ms, request=attempt.request[:1024]))
+        result = {"at": attempt.at, "outcome": attempt.outcome, "status": attempt.status, "error": attempt.error,
+                  "latency_ms": attempt.latency_ms, "request": attempt.request[:1024]}
+        started = (outbox_attempts.c.outbox_id == row.id) & (outbox_attempts.c.attempt == attempt.attempt) \
+            & (outbox_attempts.c.outcome == "started")
+        if not conn.execute(update(outbox_attempts).where(started).values(**result)).rowcount:
+            conn.execute(outbox_attempts.insert().values(outbox_id=row.id, attempt=attempt.attempt, **result))
         if state == "delivered" and row.kind == "message":
             mark_sent(conn, row.monitor, row.target, attempt.at)
     return True

@@ -419,9 +419,12 @@ def test_R15_a_target_that_times_out_does_not_delay_another_targets_delivery_in_
     wait_until(lambda: row(store, quick.id).state == "delivered", 2.0, "the fast target's delivery")
     assert time.monotonic() - started < 2.0
     # The fast target was served while the slow one's attempt was still going (in parallel, not
-    # after the slow target's 0.5 s timeout): that attempt is not recorded yet.
-    assert row(store, stuck.id).attempts == 0
-    wait_until(lambda: row(store, stuck.id).attempts == 1, 3.0, "the slow target's attempt to time out")
+    # after the slow target's 0.5 s timeout): that attempt is logged as started, with no result yet.
+    in_flight = row(store, stuck.id)
+    assert (in_flight.attempts, in_flight.last_status) == (1, None)
+    assert [a.outcome for a in store_outbox.attempts(store.engine, stuck.id)] == ["started"]
+    wait_until(lambda: row(store, stuck.id).last_status == "timeout", 3.0, "the slow target's attempt to time out")
+    assert [a.outcome for a in store_outbox.attempts(store.engine, stuck.id)] == ["retry"]
     timed_out = row(store, stuck.id)
     assert (timed_out.state, timed_out.last_status) == ("pending", "timeout")
     assert "timed out" in (timed_out.last_error or "") and URL_TOKEN not in (timed_out.last_error or "")
@@ -749,3 +752,38 @@ def test_a_store_outage_is_said_once_backs_off_and_says_when_it_ends(
     back = [r for r in caplog.records if r.name == "driftwatch.alerts.dispatcher"][1:]
     assert [r.levelname for r in back] == ["WARNING"] and "the store answers again" in back[0].message
     down.dispose()
+
+
+class Crash(BaseException):
+    """What ``kill -9`` looks like from inside: the send never returns and nothing after it runs."""
+
+
+def test_an_attempt_is_logged_before_it_goes_out_so_a_crash_mid_send_still_counts(
+        store: Store, receiver: Callable[..., Receiver], dispatchers: Callable[..., Dispatcher],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 12, defect 4: the receiver saw two POSTs, the attempt log one
+    rx = receiver()
+    clock = Clock()
+    sub = subscription(rx)
+    [queued] = queue(store, "hook", now=clock())
+    dying = dispatchers(store, webhooks={"hook": sub}, clock=clock, owner="dying")
+    real_deliver = WebhookSubscription.deliver
+
+    def deliver_then_die(self: WebhookSubscription, *args: Any, **kwargs: Any) -> Any:
+        real_deliver(self, *args, **kwargs)  # the request reached the receiver ...
+        raise Crash  # ... and the process died before it could record the answer
+
+    monkeypatch.setattr(WebhookSubscription, "deliver", deliver_then_die)
+    claimed = store_outbox.claim(store.engine, owner="dying", now=clock(), lease=timedelta(minutes=1), limit=1)
+    with pytest.raises(Crash):
+        dying._attempt(claimed[0])
+    assert len(rx.requests) == 1
+    assert row(store, queued.id).attempts == 1
+    assert [a.outcome for a in store_outbox.attempts(store.engine, queued.id)] == ["started"]
+    monkeypatch.setattr(WebhookSubscription, "deliver", real_deliver)
+    clock.now += timedelta(minutes=2)  # the dead process's lease runs out
+    dispatchers(store, webhooks={"hook": sub}, clock=clock, owner="next").drain()
+    assert len(rx.requests) == 2 and rx.requests[0].headers["webhook-id"] == rx.requests[1].headers["webhook-id"]
+    log = store_outbox.attempts(store.engine, queued.id)
+    assert [(a.attempt, a.outcome) for a in log] == [(1, "started"), (2, "delivered")]
+    assert row(store, queued.id).attempts == 2
