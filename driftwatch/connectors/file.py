@@ -18,6 +18,7 @@ import json
 import lzma
 import os
 import re
+import stat
 import string
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -280,15 +281,23 @@ def _read_csv(path: str, wanted: list[str] | None, ts: str | None, head: bool) -
                             dtype={ts: "str"} if ts else None, **options)
     except pd.errors.EmptyDataError:  # a zero-byte file: no rows, no columns
         return pd.DataFrame()
-    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:  # pandas would rename the second "x" to "x.1" and read on as if nothing happened
-        raise DataError(f"file connector: {path}: the header repeats column name(s) "
-                        f"{', '.join(map(repr, repeated))}")
+    _check_header(path)
     if frame.shape[1] == 0 and not head:  # none of the columns exist: keep the row count
         rows = len(pd.read_csv(path, usecols=[0], **options))
         return pd.DataFrame(index=pd.RangeIndex(rows))
     return frame
+
+
+def _check_header(path: str) -> None:
+    """A header that repeats a column name is a ``DataError``: pandas would rename the second
+    ``x`` to ``x.1`` and read on as if nothing happened. The first line is read again only from
+    a regular file (a pipe gives its data once)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"file connector: {path}: the header repeats column name(s) {', '.join(map(repr, repeated))}")
 
 
 def _read_jsonl(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
