@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .errors import DataError
 from .jsonsafe import json_safe
 
 Status = Literal["ok", "warn", "alert", "insufficient_data", "error"]
@@ -55,6 +56,28 @@ class Window:
 
 _SCHEMA_LISTS = ("numeric", "categorical", "sensitive")
 _SCHEMA_SINGLE = ("target", "prediction", "score", "id", "timestamp")
+#: The longest name a store keeps (``results.feature`` is VARCHAR(255) on PostgreSQL): one limit
+#: for every store, checked when the schema is made, not when PostgreSQL refuses a run's results.
+MAX_NAME = 255
+
+
+def name_problem(name: str) -> str | None:
+    """Why a store cannot keep ``name`` as a column or monitor name, or None.
+
+    >>> name_problem("x" * 300)
+    'is 300 characters, over the 255 a store keeps'
+    >>> name_problem("a\\x00b"), name_problem("age")
+    ('holds a NUL character, which no store keeps', None)
+    """
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters, over the {MAX_NAME} a store keeps"
+    if "\x00" in name:
+        return "holds a NUL character, which no store keeps"
+    return None
+
+
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 40 else name[:40] + "…")
 
 
 @dataclass(frozen=True)
@@ -87,11 +110,15 @@ class Schema:
             for item in items:
                 if not isinstance(item, str) or not item:
                     raise ValueError(f"{name}: column names must be non-empty strings, got {item!r}")
+                if (problem := name_problem(item)) is not None:
+                    raise ValueError(f"{name}: column {_shown(item)} {problem}")
             object.__setattr__(self, name, items)
         for name in _SCHEMA_SINGLE:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"{name}: must be a column name, got {value!r}")
+            if value is not None and (problem := name_problem(value)) is not None:
+                raise ValueError(f"{name}: column {_shown(value)} {problem}")
         if self.task not in (None, "classification", "binary", "multiclass", "regression"):
             raise ValueError(f"task: must be one of classification, binary, multiclass, regression, "
                              f"got {self.task!r}")
@@ -161,7 +188,10 @@ class Schema:
                 numeric.append(name)
             else:
                 categorical.append(name)
-        return cls(numeric=tuple(numeric), categorical=tuple(categorical), timestamp=timestamp)
+        try:
+            return cls(numeric=tuple(numeric), categorical=tuple(categorical), timestamp=timestamp)
+        except ValueError as exc:  # a column name no store keeps: the data's problem, named
+            raise DataError(f"the data's {str(exc).split(': ', 1)[1]}") from None
 
 
 def _clean_float(value: float | None) -> float | None:

@@ -155,3 +155,40 @@ def test_check_exits_1_when_a_result_could_not_be_computed(tmp_path: Path,
     results = [json.loads(line) for line in out.splitlines()]
     assert [r["status"] for r in results if r["detector"] == "drift" and r["feature"] == "x"] == ["error"]
     assert code == 1
+
+
+# --- defect 5: one limit on names for every store, said before a run ------------------------------
+
+LONG = "c" * 300
+
+
+def test_a_monitor_name_no_store_keeps_is_a_config_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = write_config(tmp_path, [{"name": LONG}])
+    code, _, err = run(capsys, "validate", str(config))
+    [line] = err.strip().splitlines()
+    assert code == 2 and line.endswith("monitors[0].name: is 300 characters, over the 255 a store keeps")
+
+
+@pytest.mark.parametrize("bad, problem", [(LONG, "is 300 characters, over the 255 a store keeps"),
+                                          ("a\x00b", "holds a NUL character, which no store keeps")])
+def test_schema_column_names_no_store_keeps_are_refused_where_they_are_named(bad: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=r"^numeric: column '.*' " + problem):
+        driftwatch.check(REFERENCE, REFERENCE, schema={"numeric": ["x", bad]})
+    frame = pd.DataFrame({bad: np.arange(40.0)})
+    with pytest.raises(DataError, match=r"^the data's column '.*' " + problem):
+        driftwatch.check(frame, frame)  # inferred: the data's problem
+
+
+def test_a_run_over_a_column_name_no_store_keeps_fails_in_one_line(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    text = write_config(tmp_path).read_text()
+    config = tmp_path / "inferred.toml"
+    config.write_text(text.replace('[monitors.schema]\nnumeric = ["x"]\ncategorical = ["c"]\n', ""))
+    ref = pd.read_parquet(tmp_path / "ref.parquet").rename(columns={"x": LONG})
+    ref.to_parquet(tmp_path / "ref.parquet", index=False)
+    code, _, err = run(capsys, "check", "--config", str(config), "--at", "2026-11-02T06:00:00+00:00")
+    assert code == 2 and "Traceback" not in err
+    [line] = err.strip().splitlines()
+    assert "is 300 characters, over the 255 a store keeps" in line

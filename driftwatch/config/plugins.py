@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..model import name_problem
 from ..secrets import Secret
 from .problems import Problems, join
 
@@ -80,6 +81,8 @@ def check_name(value: object, path: str, problems: Problems) -> str | None:
         problems.add(path, f"must be a string, got {toml_type(value)}")
     elif not _NAME.fullmatch(value):
         problems.add(path, f"must be letters, digits, '_', '-' or '.' ([A-Za-z0-9_.-]+), got {value!r}")
+    elif (problem := name_problem(value)) is not None:
+        problems.add(path, problem)
     else:
         return value
     return None
