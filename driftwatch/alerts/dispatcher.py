@@ -177,7 +177,8 @@ class Dispatcher:
         return outcomes
 
     def _attempt(self, row: OutboxRow) -> tuple[Outcome, datetime | None]:
-        if not store_outbox.start_attempt(self.store.engine, row, owner=self.owner, at=self.clock()):
+        if not store_outbox.start_attempt(self.store.engine, row, owner=self.owner, at=self.clock(),
+                                          lease=self.lease):
             log.warning("outbox %s: lease lost before the attempt started; not sent", row.id)
             return Outcome(row.id, row.target, "released"), None
         started = time.perf_counter()

@@ -15,7 +15,7 @@ from ..schedule import Schedule
 from ..secrets import Secret
 from ..timeutil import parse_duration
 from .alerts import POLICY_KEYS, AlertPolicy, AlertsSettings, RetrainPolicy
-from .build_alerts import build_alert_sections, check_alert_references
+from .build_alerts import build_alert_sections, check_alert_references, check_timeouts
 from .daemon import DaemonSettings, MetricsSettings, WebSettings
 from .interpolate import interpolate
 from .overrides import apply_overrides
@@ -394,6 +394,8 @@ def build_settings(data: Mapping[str, Any], *, path: Path, problems: Problems,
         problems.warn("monitors", "no monitor configured: nothing will be watched")
     monitors = builder.monitors(merged.get("monitors", []))
     check_alert_references(merged, channels, webhooks, problems)
+    if daemon is not None:
+        check_timeouts(channels, webhooks, daemon.lease, problems)
     if problems or store is None or profile is None or daemon is None or web is None or alerts is None \
             or metrics is None:
         return None

@@ -6,6 +6,7 @@ concerns."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from .alerts import AlertsSettings
 from .plugins import build, build_plugin, check_name, toml_type
 from .problems import Problems, join
 
-__all__ = ["build_alert_sections", "check_alert_references"]
+__all__ = ["build_alert_sections", "check_alert_references", "check_timeouts"]
 
 
 def build_alert_sections(merged: Mapping[str, Any], problems: Problems, base: Path
@@ -87,3 +88,16 @@ def check_subscriptions(webhooks: Mapping[str, object], names: Collection[str], 
             if monitor not in names:
                 problems.add(join(join("webhooks", sub_name), "monitors"),
                              f"unknown monitor {monitor!r} (configured: {', '.join(sorted(names))})")
+
+
+def check_timeouts(channels: Mapping[str, object], webhooks: Mapping[str, object], lease: object,
+                   problems: Problems) -> None:
+    """Warn where a send may outlive its outbox lease: another replica could then send it again."""
+    if not isinstance(lease, timedelta):
+        return
+    for section, targets in (("channels", channels), ("webhooks", webhooks)):
+        for name, target in targets.items():
+            timeout = getattr(target, "timeout", None)
+            if isinstance(timeout, (int, float)) and timeout >= lease.total_seconds():
+                problems.warn(f"{section}.{name}.timeout", f"{timeout:g} s is not shorter than daemon.lease "
+                              f"({lease}): another replica may send a message again while it is being sent")

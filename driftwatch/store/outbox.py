@@ -116,15 +116,17 @@ def claim(engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit:
         return [_row(row) for row in rows]
 
 
-def start_attempt(engine: Engine, row: OutboxRow, *, owner: str, at: datetime) -> bool:
+def start_attempt(engine: Engine, row: OutboxRow, *, owner: str, at: datetime, lease: timedelta) -> bool:
     """Log attempt ``row.attempts + 1`` as ``started`` before anything is sent, and count it: a
     process killed mid-send leaves it in the log, so ``outbox list`` shows every attempt the
-    receiver may have seen. False (nothing written) if ``owner`` lost the row."""
+    receiver may have seen. The row's lease runs ``lease`` from now, so rows queued behind slow
+    ones in a worker never expire while this one is being sent. False (nothing written) if
+    ``owner`` lost the row."""
     number = row.attempts + 1
     with engine.begin() as conn:
         counted = conn.execute(update(outbox).where((outbox.c.id == row.id) & (outbox.c.lease_owner == owner)
                                                     & (outbox.c.state == "pending"))
-                               .values(attempts=number)).rowcount
+                               .values(attempts=number, lease_expires_at=at + lease)).rowcount
         if not counted:
             return False
         conn.execute(outbox_attempts.insert().values(

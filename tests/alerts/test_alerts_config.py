@@ -269,3 +269,14 @@ def test_R39_driftwatch_run_refuses_to_start_with_an_invalid_alerts_config(
     assert [m["path"] for m in problems(err)] == ["webhooks.y.secret"]
     assert not (tmp_path / "dw.db").exists()  # nothing started, not even the store
     assert_no_secret(out, err)
+
+
+def test_a_send_that_may_outlive_its_outbox_lease_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[daemon]\nlease = "10s"\n[channels.slowhook]\ntype = "webhook"\n'
+                           'url = "https://hooks.example.com/x"\ntimeout = 30\n')
+    code, out, err = validate(path, capsys, monkeypatch)
+    assert code == 0 and "ok" in out
+    [line] = [text for text in err.strip().splitlines() if "slowhook" in text]
+    assert line.endswith("channels.slowhook.timeout: warning: 30 s is not shorter than daemon.lease (0:00:10): another "
+                         "replica may send a message again while it is being sent")

@@ -781,7 +781,7 @@ def test_an_attempt_is_logged_before_it_goes_out_so_a_crash_mid_send_still_count
     assert row(store, queued.id).attempts == 1
     assert [a.outcome for a in store_outbox.attempts(store.engine, queued.id)] == ["started"]
     monkeypatch.setattr(WebhookSubscription, "deliver", real_deliver)
-    clock.now += timedelta(minutes=2)  # the dead process's lease runs out
+    clock.now += timedelta(minutes=11)  # the dead process's lease (renewed for 10 min as the attempt began) runs out
     dispatchers(store, webhooks={"hook": sub}, clock=clock, owner="next").drain()
     assert len(rx.requests) == 2 and rx.requests[0].headers["webhook-id"] == rx.requests[1].headers["webhook-id"]
     log = store_outbox.attempts(store.engine, queued.id)

@@ -390,3 +390,18 @@ def test_R28_two_owners_finishing_the_first_deliveries_of_one_group_at_once_both
         b.dispose()
     assert results == {"a": True, "b": True}
     assert [r.state for r in ob.list_outbox(store.engine)] == ["delivered", "delivered"]
+
+
+def test_starting_an_attempt_counts_it_and_renews_the_lease_so_no_other_replica_sends_it_meanwhile(
+        store: Store) -> None:
+    # issue 12, defect 2: rows queued behind a slow one must not expire while it is being sent
+    put(store, "sink", "k1")
+    [row] = ob.claim(store.engine, owner="one", now=T0, lease=timedelta(minutes=1), limit=5)
+    later = T0 + timedelta(seconds=50)
+    assert ob.start_attempt(store.engine, row, owner="one", at=later, lease=timedelta(minutes=1)) is True
+    assert lease_of(store, row.id) == ("one", later + timedelta(minutes=1))
+    assert by_key(store, "k1").attempts == 1
+    assert ob.claim(store.engine, owner="two", now=T0 + timedelta(seconds=70), lease=timedelta(minutes=1),
+                    limit=5) == []  # the claim's own minute is over, the renewed one is not
+    assert [a.outcome for a in ob.attempts(store.engine, row.id)] == ["started"]
+    assert ob.start_attempt(store.engine, row, owner="two", at=later, lease=timedelta(minutes=1)) is False

@@ -232,6 +232,41 @@ def test_a_receiver_slower_than_the_timeout_is_a_timeout(receiver: Receiver) -> 
     assert TOKEN not in str(caught.value) and "127.0.0.1" in str(caught.value)
 
 
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A raw TCP receiver that answers one byte every 0.25 s, headers first, then 200 bytes of
+    body: each read is quick, the answer takes a minute."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n" + b"x" * 200:
+                conn.send(bytes([byte]))
+                time.sleep(0.25)
+        except OSError:  # the client hung up at its deadline
+            pass
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook/{TOKEN}"
+    server.close()
+
+
+def test_the_timeout_bounds_the_whole_attempt_not_each_read(trickler: str) -> None:
+    # issue 12, defect 2: one byte every 4 s held an attempt with timeout = 5 for 116 s
+    url = trickler
+    started = time.monotonic()
+    with pytest.raises(DeliveryError) as caught:
+        post(url, b"{}", {"content-type": "application/json"}, timeout=1.0)
+    assert time.monotonic() - started < 5  # the trickle alone would take over 60 s
+    assert caught.value.status == "timeout" and "timed out after 1 s" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
 def test_nobody_listening_is_a_connection_error(receiver: Receiver) -> None:
     closed = receiver.url.replace(receiver.base, "http://127.0.0.1:1")
     with pytest.raises(DeliveryError) as caught:

@@ -13,11 +13,17 @@ timeout, no connect   retried (``status`` ``"timeout"`` / ``"connection error"``
 ====================  =====================================================================
 
 Webhook URLs often carry a token in their path or query, so no message here ever holds the
-URL: errors name the host (and port) only, and the body of the answer is never quoted.
+URL: errors name the host (and port) only, and the body of the answer is never read or quoted.
+
+``timeout`` bounds the whole attempt, not each read: httpx's own timeout restarts with every
+byte, so a receiver trickling one byte every few seconds held one attempt for minutes (and the
+rows queued behind it on that target). A timer closes the client at the deadline, which ends a
+read in progress at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -78,21 +84,40 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> Delivery:
-    """POST ``body`` to ``url`` once; return a ``Delivery`` on 2xx, else raise ``DeliveryError``."""
+    """POST ``body`` to ``url`` once, all within ``timeout`` seconds; return a ``Delivery`` on
+    2xx, else raise ``DeliveryError``. Only the answer's status line and headers are read."""
     host = host_of(url)
+    client = httpx.Client(follow_redirects=False, timeout=timeout)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        client.close()
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        with httpx.Client(follow_redirects=False, timeout=timeout) as client:
-            response = client.post(url, content=body, headers=dict(headers))
+        with client.stream("POST", url, content=body, headers=dict(headers)) as response:
+            pass  # the status and headers are the answer; the body is never read
     except httpx.TimeoutException as exc:
         raise DeliveryError(f"POST to {host}: timed out after {timeout:g} s ({type(exc).__name__})",
                             status="timeout") from None
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, RuntimeError) as exc:
+        if expired.is_set():  # the deadline closed the client under a read (or before the request)
+            raise DeliveryError(f"POST to {host}: timed out after {timeout:g} s (no complete answer in time)",
+                                status="timeout") from None
+        if isinstance(exc, RuntimeError):
+            raise
         raise DeliveryError(f"POST to {host}: connection error ({type(exc).__name__})",
                             status="connection error") from None
     except httpx.InvalidURL:
         raise DeliveryError(f"POST to {host}: invalid URL", status="connection error", permanent=True) from None
     except httpx.HTTPError as exc:  # an unreadable answer (bad content encoding ...): try again later
         raise DeliveryError(f"POST to {host}: {type(exc).__name__}", status="connection error") from None
+    finally:
+        timer.cancel()
+        client.close()
     code = response.status_code
     status = str(code)
     answer = f"POST to {host}: HTTP {code} {response.reason_phrase}".rstrip()
