@@ -159,8 +159,13 @@ def _alert_hook(alerts: AlertContext | None, monitor: MonitorSettings, run_id: i
     from .alerts.evaluate import evaluate
 
     def hook(conn: Connection, window: Window) -> object:
-        return evaluate(conn, context=alerts, monitor=monitor, run_id=run_id, window=window, results=results,
+        done = evaluate(conn, context=alerts, monitor=monitor, run_id=run_id, window=window, results=results,
                         error=error, now=now)
+        if done.late is not None:
+            log.warning("monitor %s run %s window %s is late: window ending %s was judged already (run %s); "
+                        "its results are stored, its alerts not moved", monitor.name, run_id, window,
+                        done.late.window_end.isoformat(), done.late.run_id)
+        return done
     return hook
 
 

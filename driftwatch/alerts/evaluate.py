@@ -6,6 +6,10 @@ Called by the store just before a run's results commit (``finish_run``/``fail_ru
 
 The rules, in order:
 
+* Runs of one monitor are judged one at a time, in window order: a run whose window is older
+  than the newest one judged already (a run taken over after its process died, finishing
+  after later windows) is stored but moves no alert and queues nothing; it is recorded as
+  late (``store.alerts.judge``), and its page says so.
 * A failed run moves only the ``run_failed`` alert (R3); a succeeded one resolves it and moves
   every figure's alert by its status (``state.step``).
 * While ``run_failed`` fires, a monitor's messages carry nothing else (inhibition, R4).
@@ -60,6 +64,7 @@ class Evaluation:
     changes: dict[str, str] = field(default_factory=dict)  # fingerprint -> new | resolved
     messages: list[str] = field(default_factory=list)      # channels a message was queued for
     events: list[str] = field(default_factory=list)        # "subscription:event.type"
+    late: store_alerts.Late | None = None                  # set: judged late, nothing moved
 
 
 def _item(state: AlertState, change: str, summary: str = "") -> Item:
@@ -75,6 +80,9 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
              results: Sequence[Result], error: str | None, now: datetime) -> Evaluation:
     """Move ``monitor``'s alerts by this run and queue its notifications; see the module docstring.
     ``error`` set means the run failed."""
+    late = store_alerts.judge(conn, monitor.name, run_id, window.end)
+    if late is not None:
+        return Evaluation(late=late)
     policy = monitor.alerts
     stored = store_alerts.load_states(conn, monitor.name)
     done = Evaluation()

@@ -1,5 +1,6 @@
-"""The tables of alerting: ``alert_states``, ``notify_groups``, ``silences``, ``outbox`` and
-``outbox_attempts``, on the same ``MetaData`` as runs and results.
+"""The tables of alerting: ``alert_states``, ``notify_groups``, ``silences``, ``outbox``,
+``outbox_attempts``, ``judged_windows`` and ``late_runs``, on the same ``MetaData`` as runs and
+results.
 
 Everything alerting must remember across a restart lives here (R8): each alert's state and
 counters, when each (monitor, channel) group was last queued and last delivered (the repeat
@@ -136,5 +137,25 @@ outbox_attempts = Table(
     sqlite_autoincrement=True,
 )
 
-__all__ = ["ALERT_STATES", "OUTBOX_KINDS", "OUTBOX_STATES", "alert_states", "notify_groups", "outbox",
-           "outbox_attempts", "silences"]
+# The newest window whose run moved a monitor's alerts. Its row is what evaluation locks
+# (``SELECT … FOR UPDATE`` on PostgreSQL), so replicas judge one monitor's runs one at a time.
+judged_windows = Table(
+    "judged_windows",
+    metadata,
+    Column("monitor", String(255), primary_key=True),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Column("run_id", Integer, nullable=False),
+)
+
+# A run that committed after a newer window of its monitor had been judged: its results are
+# stored, but it moved no alert and sent nothing. Which newer window it lost to, for the page.
+late_runs = Table(
+    "late_runs",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("judged_window_end", UTCDateTime(), nullable=False),
+    Column("judged_run_id", Integer, nullable=False),
+)
+
+__all__ = ["ALERT_STATES", "OUTBOX_KINDS", "OUTBOX_STATES", "alert_states", "judged_windows", "late_runs",
+           "notify_groups", "outbox", "outbox_attempts", "silences"]

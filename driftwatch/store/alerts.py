@@ -16,11 +16,11 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts.state import AlertKey, AlertState
-from .alert_tables import alert_states, notify_groups, silences
+from .alert_tables import alert_states, judged_windows, late_runs, notify_groups, silences
 from .runs import check_moment, check_text
 
-__all__ = ["Group", "Silence", "add_silence", "expire_silence", "firing_states", "list_silences", "load_states",
-           "mark_queued", "mark_sent", "notify_group", "save_states"]
+__all__ = ["Group", "Late", "Silence", "add_silence", "expire_silence", "firing_states", "judge", "late_run",
+           "list_silences", "load_states", "mark_queued", "mark_sent", "notify_group", "save_states"]
 
 _STATE_FIELDS = ("state", "severity", "breaching_runs", "clean_runs", "value", "threshold", "p_value",
                  "active_since", "resolved_at", "last_run_id", "last_window_end")
@@ -29,6 +29,63 @@ _STATE_FIELDS = ("state", "severity", "breaching_runs", "clean_runs", "value", "
 def _state(row: Any) -> AlertState:
     key = AlertKey(row.monitor, row.detector, row.feature, row.metric)
     return AlertState(key, **{name: getattr(row, name) for name in _STATE_FIELDS})
+
+
+@dataclass(frozen=True)
+class Late:
+    """A run that committed after a newer window of its monitor was judged (by ``run_id``)."""
+
+    window_end: datetime
+    run_id: int
+
+
+def _dialect_insert(conn: Connection, table: Any) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"{table.name}: unsupported database {dialect}")  # pragma: no cover
+
+
+def judge(conn: Connection, monitor: str, run_id: int, window_end: datetime) -> Late | None:
+    """Take ``monitor``'s judging turn in the caller's transaction; ``None`` if run ``run_id``
+    (of the window ending ``window_end``) may now move the monitor's alerts, else which newer
+    window was judged already — the run is then recorded in ``late_runs``.
+
+    The turn is the monitor's ``judged_windows`` row, locked until the transaction ends: on
+    PostgreSQL by ``SELECT … FOR UPDATE`` (and the ``INSERT … ON CONFLICT`` before it already
+    waits for a transaction that wrote the row), on SQLite by the write transaction the run's
+    own ``UPDATE`` began. So two
+    replicas never read the same alert states and both act on them, and alerts move in window
+    order: a run that lost its lease, was taken over and finished after later windows had been
+    judged would otherwise fire or resolve for a moment long gone.
+    """
+    t = judged_windows
+    mine = {"window_end": window_end, "run_id": run_id}
+    first = conn.execute(_dialect_insert(conn, t).values(monitor=monitor, **mine)
+                         .on_conflict_do_nothing(index_elements=["monitor"]).returning(t.c.monitor)).first()
+    if first is not None:
+        return None
+    row = conn.execute(select(t.c.window_end, t.c.run_id).where(t.c.monitor == monitor).with_for_update()).one()
+    if window_end < row.window_end:
+        late = Late(row.window_end, row.run_id)
+        conn.execute(insert(late_runs).values(run_id=run_id, judged_window_end=late.window_end,
+                                              judged_run_id=late.run_id))
+        return late
+    conn.execute(update(t).where(t.c.monitor == monitor).values(**mine))
+    return None
+
+
+def late_run(connectable: Engine | Connection, run_id: int) -> Late | None:
+    """Whether run ``run_id`` was judged late (see ``judge``), and behind which window."""
+    query = select(late_runs.c.judged_window_end, late_runs.c.judged_run_id).where(late_runs.c.run_id == run_id)
+    if isinstance(connectable, Connection):
+        row = connectable.execute(query).first()
+    else:
+        with connectable.connect() as conn:
+            row = conn.execute(query).first()
+    return None if row is None else Late(row.judged_window_end, row.judged_run_id)
 
 
 def load_states(conn: Connection, monitor: str) -> dict[str, AlertState]:
@@ -85,14 +142,7 @@ def notify_group(conn: Connection, monitor: str, channel: str) -> Group:
 def _touch(conn: Connection, monitor: str, channel: str, **values: Any) -> None:
     """Upsert the group's row: two dispatchers finishing the first sends of one group at once
     must both succeed (an UPDATE-then-INSERT would fail one of them on the primary key)."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(notify_groups)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(notify_groups)
-    else:  # pragma: no cover - the two dialects driftwatch supports
-        raise NotImplementedError(f"notify_groups: unsupported database {dialect}")
-    statement = statement.values(monitor=monitor, channel=channel, **values)
+    statement = _dialect_insert(conn, notify_groups).values(monitor=monitor, channel=channel, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=["monitor", "channel"], set_=values))
 
 

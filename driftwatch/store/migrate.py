@@ -100,7 +100,7 @@ def head() -> str:
     """The newest revision this driftwatch knows.
 
     >>> head()
-    '0003'
+    '0004'
     """
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if revision is None:  # pragma: no cover - the package always ships its migrations

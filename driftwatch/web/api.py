@@ -29,6 +29,7 @@ from ..store.runs import RunRecord
 from ..timeutil import parse_duration
 from .api_models import (
     AlertOut,
+    LateOut,
     Moment,
     MonitorOut,
     OutboxOut,
@@ -197,7 +198,9 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
         if run is None:
             raise HTTPException(status_code=404, detail=f"no run {run_id}")
         results = [_result(r) for r in queries.run_results(engine, run_id)]
-        return RunDetail(**_run(run).model_dump(), results=results)
+        late = store_alerts.late_run(engine, run_id)
+        return RunDetail(**_run(run).model_dump(), results=results, late=None if late is None else LateOut(
+            judged_window_end=late.window_end, judged_run_id=late.run_id))
 
     @api.get("/results", response_model=ResultsPage, summary="The results time series of one monitor")
     def results(monitor: Annotated[str, Query(min_length=1, max_length=255), AfterValidator(clean_text)],

@@ -104,9 +104,18 @@ class ResultOut(BaseModel):
     details: dict[str, Any]
 
 
+class LateOut(BaseModel):
+    """Set on a run that committed after a newer window of its monitor had been judged: its
+    results are stored, but it moved no alert and sent nothing."""
+
+    judged_window_end: datetime = Field(description="the end of the newer window judged first")
+    judged_run_id: int = Field(description="the run that judged it")
+
+
 class RunDetail(RunOut):
     """A run with every result it stored."""
 
+    late: LateOut | None = Field(default=None, description="null unless the run was judged late")
     results: list[ResultOut]
 
 

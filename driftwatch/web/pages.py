@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from .. import __version__
 from ..model import SEVERITY
 from ..store import reports
-from ..store.alerts import firing_states, list_silences
+from ..store.alerts import firing_states, late_run, list_silences
 from .api import MAX_SMALL_ID
 from .api_models import clean_text
 from .charts import Point, fmt_value, sparkline, timeseries
@@ -253,8 +253,9 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             return not_found(request, f"run {run_id}")
         with store.engine.connect() as conn:
             report: RunReport = build_report(record, reports.run_results(conn, record.id))
+            late = late_run(conn, record.id)
         return page(request, "run.html", title=f"run {record.id} · {record.monitor} · driftwatch",
-                    run=record, report=report, now=clock(), ago=ago, severity=SEVERITY)
+                    run=record, report=report, late=late, now=clock(), ago=ago, severity=SEVERITY)
 
     return api
 

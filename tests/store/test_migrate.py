@@ -245,7 +245,7 @@ def test_a_0002_database_keeps_its_rows_through_0003_and_back(new_url: Callable[
             conn.execute(text("INSERT INTO notify_groups (monitor, channel, last_queued_at) VALUES ('m', 'ops', :at)"),
                          {"at": at})
         migrate.upgrade(engine)
-        assert migrate.current(engine) == "0003"
+        assert migrate.current(engine) == migrate.head()
         assert migrate.check(engine) == []
         with engine.connect() as conn:
             row = conn.execute(text("SELECT monitor, channel, announced FROM notify_groups")).one()
@@ -263,6 +263,25 @@ def test_a_0002_database_keeps_its_rows_through_0003_and_back(new_url: Callable[
         assert "ix_outbox_monitor_state" not in {i["name"] for i in inspect(engine).get_indexes("outbox")}
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM notify_groups")).scalar_one() == 1
+
+
+def test_0004_starts_each_monitor_at_its_newest_finished_run(new_url: Callable[[], str]) -> None:
+    """A store from before 0004 gets ``judged_windows`` seeded from its runs: the newest
+    succeeded or failed window of each monitor (running and skipped ones were never judged)."""
+    url = new_url()
+    migrate.upgrade(url, "0003")
+    day = [datetime(2026, 11, d, tzinfo=timezone.utc) for d in range(1, 6)]
+    made = [("a", 0, "succeeded"), ("a", 1, "failed"), ("a", 2, "running"), ("a", 3, "skipped"),
+            ("b", 0, "succeeded"), ("c", 2, "skipped")]
+    with _engine(url) as engine:
+        with engine.begin() as conn:
+            ids = [conn.execute(runs.insert().values(monitor=m, window_start=day[d], window_end=day[d + 1],
+                                                     status=status, owner="old", started_at=day[0])
+                                .returning(runs.c.id)).scalar_one() for m, d, status in made]
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            seeded = conn.execute(text("SELECT monitor, run_id FROM judged_windows ORDER BY monitor")).all()
+    assert [tuple(row) for row in seeded] == [("a", ids[1]), ("b", ids[4])]
 
 
 def test_database_from_a_newer_driftwatch_is_a_store_error(store_url: str) -> None:
