@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import socket
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -295,6 +298,37 @@ def test_a_server_that_never_answers_times_out() -> None:
         port = listener.getsockname()[1]
         with pytest.raises(DeliveryError, match="timeout"):
             channel(port, tls="none", timeout=0.3).send(make_message())
+
+
+def test_a_server_that_trickles_its_greeting_is_cut_at_the_timeout() -> None:
+    """A tarpit sends a byte every 0.1 s, so smtplib's per-read timeout (0.5 s) never fires: the
+    attempt must still end at its deadline, not when the tarpit tires (after 30 s)."""
+    stop = threading.Event()
+
+    def tarpit(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for byte in itertools.islice(itertools.cycle(b"220-slow\r\n"), 300):
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        worker = threading.Thread(target=tarpit, args=(listener,), daemon=True)
+        worker.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(DeliveryError, match=r"no complete answer within 0.5 s \(timeout\)"):
+                channel(listener.getsockname()[1], tls="none", timeout=0.5).send(make_message())
+            assert time.monotonic() - started < 15  # the deadline, not the tarpit's 30 s
+        finally:
+            stop.set()
+            worker.join(5)
 
 
 def test_a_missing_ca_file_is_named() -> None:

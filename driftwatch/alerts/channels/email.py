@@ -34,7 +34,9 @@ import hashlib
 import os
 import re
 import smtplib
+import socket
 import ssl
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -175,52 +177,83 @@ class EmailChannel:
         return mail
 
     def send(self, message: Message) -> Delivery:
-        """One SMTP transaction for ``message``; raises ``DeliveryError`` if it was not accepted."""
+        """One SMTP transaction for ``message``; raises ``DeliveryError`` if it was not accepted.
+
+        ``timeout`` bounds the whole transaction, not each read: smtplib's own timeout restarts
+        with every line, so a server that answers a byte at a time (a tarpit) would hold the
+        worker for as long as it likes. At the deadline a timer shuts the socket down under
+        whatever read or write is waiting.
+        """
         mail = self.build(message)
+        expired = threading.Event()
         try:
-            refused = self._transact(mail)
-        except smtplib.SMTPAuthenticationError as exc:
-            code = exc.smtp_code
-            raise DeliveryError(f"email {self.where}: login as {self.username!r} refused: {code} {_said(exc)}",
-                                status=str(code), permanent=code >= 500) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            said = "; ".join(f"{addr} {code} {_decode(text)}" for addr, (code, text) in exc.recipients.items())
-            raise DeliveryError(f"email {self.where}: every recipient refused: {said}",
-                                status=str(codes[0]) if codes else None) from None
-        except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"email {self.where}: {type(exc).__name__}: {exc.smtp_code} {_said(exc)}",
-                                status=str(exc.smtp_code)) from None
-        except smtplib.SMTPServerDisconnected as exc:
-            if isinstance(exc.__context__, TimeoutError):  # smtplib wraps a read timeout in this
-                raise DeliveryError(f"email {self.where}: no answer within {self.timeout:g} s (timeout)") from None
-            raise DeliveryError(f"email {self.where}: server disconnected: {exc}") from None
-        except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(f"email {self.where}: certificate verify failed: {exc.verify_message}; "
-                                "add its CA with ca_file (or, last resort, tls_verify = false)") from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(f"email {self.where}: TLS ({self.tls}) failed: {exc.reason or exc}") from None
-        except TimeoutError:
-            raise DeliveryError(f"email {self.where}: no answer within {self.timeout:g} s (timeout)") from None
-        except smtplib.SMTPException as exc:  # e.g. STARTTLS or AUTH not offered by the server
-            raise DeliveryError(f"email {self.where}: {exc}") from None
-        except OSError as exc:
-            raise DeliveryError(f"email {self.where}: cannot connect: {exc.strerror or exc}") from None
+            refused = self._transact(mail, expired)
+        except (smtplib.SMTPException, OSError) as exc:
+            if expired.is_set():
+                raise DeliveryError(f"email {self.where}: no complete answer within {self.timeout:g} s "
+                                    "(timeout)") from None
+            raise self._failure(exc) from None
         status = "250"
         if refused:
             status += " (refused: " + "; ".join(f"{a} {c}" for a, (c, _) in sorted(refused.items())) + ")"
         return Delivery(status=status, request=message.text())
 
-    def _transact(self, mail: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        """Connect, TLS, log in, send; returns the recipients refused while others were accepted."""
+    def _failure(self, exc: smtplib.SMTPException | OSError) -> DeliveryError:
+        """What a failed transaction is called, and whether to try again."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            code = exc.smtp_code
+            return DeliveryError(f"email {self.where}: login as {self.username!r} refused: {code} {_said(exc)}",
+                                 status=str(code), permanent=code >= 500)
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in exc.recipients.values()]
+            said = "; ".join(f"{addr} {code} {_decode(text)}" for addr, (code, text) in exc.recipients.items())
+            return DeliveryError(f"email {self.where}: every recipient refused: {said}",
+                                 status=str(codes[0]) if codes else None)
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return DeliveryError(f"email {self.where}: {type(exc).__name__}: {exc.smtp_code} {_said(exc)}",
+                                 status=str(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            if isinstance(exc.__context__, TimeoutError):  # smtplib wraps a read timeout in this
+                return DeliveryError(f"email {self.where}: no answer within {self.timeout:g} s (timeout)")
+            return DeliveryError(f"email {self.where}: server disconnected: {exc}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return DeliveryError(f"email {self.where}: certificate verify failed: {exc.verify_message}; "
+                                 "add its CA with ca_file (or, last resort, tls_verify = false)")
+        if isinstance(exc, ssl.SSLError):
+            return DeliveryError(f"email {self.where}: TLS ({self.tls}) failed: {exc.reason or exc}")
+        if isinstance(exc, TimeoutError):
+            return DeliveryError(f"email {self.where}: no answer within {self.timeout:g} s (timeout)")
+        if isinstance(exc, smtplib.SMTPException):  # e.g. STARTTLS or AUTH not offered by the server
+            return DeliveryError(f"email {self.where}: {exc}")
+        return DeliveryError(f"email {self.where}: cannot connect: {exc.strerror or exc}")
+
+    def _transact(self, mail: EmailMessage, expired: threading.Event) -> dict[str, tuple[int, bytes]]:
+        """Connect, TLS, log in, send, all before ``timeout`` (then ``expired`` is set and the
+        socket shut); returns the recipients refused while others were accepted."""
         context = self._ssl_context() if self.tls != "none" else None
         port = self.port or DEFAULT_PORTS[self.tls]
-        smtp: smtplib.SMTP
-        if self.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(self.host, port, timeout=self.timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(self.host, port, timeout=self.timeout)
+        # Made unconnected, so the timer can run from before the connect: a greeting trickled in
+        # counts too. ``_host`` is what SMTP(host) would set; TLS checks the certificate by it.
+        smtp = smtplib.SMTP_SSL(context=context, timeout=self.timeout) if self.tls == "ssl" \
+            else smtplib.SMTP(timeout=self.timeout)
+        smtp._host = self.host  # type: ignore[attr-defined]
+
+        def expire() -> None:
+            expired.set()
+            sock = smtp.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
+
+        timer = threading.Timer(self.timeout, expire)
+        timer.daemon = True
+        timer.start()
         try:
+            code, said = smtp.connect(self.host, port)
+            if code != 220:  # what smtplib.SMTP(host) says of a refusing greeting
+                raise smtplib.SMTPConnectError(code, said)
             if context is not None and self.tls == "starttls":
                 # Raises SMTPNotSupportedError when the server does not offer STARTTLS: never fall
                 # back to plain text (a man in the middle would just strip the offer).
@@ -236,6 +269,7 @@ class EmailChannel:
                 pass  # the mail was accepted; a rude goodbye changes nothing
             return refused
         finally:
+            timer.cancel()
             smtp.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
