@@ -66,15 +66,26 @@ class WebSettings:
 
     ``auth_token`` (a secret, e.g. ``"${DRIFTWATCH_TOKEN}"``): when set, the API needs
     ``Authorization: Bearer <token>`` and the pages a login; changing silences always needs it.
-    It must be at least ``MIN_TOKEN_LENGTH`` characters: neither the login form nor the API
-    limits attempts, so the token's length is what makes guessing it hopeless.
+    It must be at least ``MIN_TOKEN_LENGTH`` characters: the token's length is what makes
+    guessing it hopeless, the failure limit below only slows a guesser down.
     ``protect_metrics``: also require the token for ``/metrics`` (``/healthz``/``/readyz`` stay open).
+    ``session_ttl``: how long a login lasts; the session ends then, at ``/logout`` or when the
+    token changes. ``auth_failure_limit`` wrong tokens (login form or bearer) per
+    ``auth_failure_window`` from one client address, then ``429`` until it has waited; counted
+    per process, so N replicas allow N times as many.
+
+    >>> web = WebSettings(session_ttl="8h")
+    >>> web.session_ttl, web.auth_failure_limit, web.auth_failure_window
+    (datetime.timedelta(seconds=28800), 10, datetime.timedelta(seconds=60))
     """
 
     host: str = "127.0.0.1"
     port: int = 8080
     auth_token: Secret | None = field(default=None, repr=False)
     protect_metrics: bool = False
+    session_ttl: timedelta | str = "12h"
+    auth_failure_limit: int = 10
+    auth_failure_window: timedelta | str = "1m"
 
     def __post_init__(self) -> None:
         if isinstance(self.auth_token, str):
@@ -91,6 +102,11 @@ class WebSettings:
             raise ValueError(f"host: must be a host name or address, got {self.host!r}")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValueError(f"port: must be an integer in 0..65535, got {self.port!r}")
+        for key in ("session_ttl", "auth_failure_window"):
+            object.__setattr__(self, key, _duration(getattr(self, key), key))
+        limit = self.auth_failure_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"auth_failure_limit: must be an integer >= 1, got {limit!r}")
 
 
 @dataclass(frozen=True)

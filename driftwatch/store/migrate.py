@@ -51,7 +51,7 @@ from sqlalchemy import Connection, Engine
 
 from ..errors import ConfigError, StoreError
 from ..secrets import redact_url
-from . import alert_tables  # noqa: F401  (registers alerting's tables on metadata)
+from . import alert_tables, sessions  # noqa: F401  (they register their tables on metadata)
 from .engine import create_engine
 from .tables import metadata
 
@@ -100,7 +100,7 @@ def head() -> str:
     """The newest revision this driftwatch knows.
 
     >>> head()
-    '0004'
+    '0005'
     """
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if revision is None:  # pragma: no cover - the package always ships its migrations

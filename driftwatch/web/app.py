@@ -69,11 +69,11 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
     readiness depends on the store alone. ``outcomes`` gives the dispatcher's delivery tally per
     (channel, outcome) for ``driftwatch_notifications_total``. ``registry`` is where ``/metrics``
     registers its collector (a fresh one per app by default, never the process-global one).
-    ``clock`` says what "now" is (silence states, the pages).
+    ``clock`` says what "now" is (silence states, the pages, login sessions' expiry).
     """
     app = FastAPIOffline(title="driftwatch", version=__version__, redoc_url=None,
                          description="Drift reports, alerts and silences of the driftwatch daemon.")
-    auth = Auth(settings.web if settings is not None else None)
+    auth = Auth(settings.web if settings is not None else None, store, clock=clock)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit)
@@ -97,6 +97,8 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
                        tags=["api"], dependencies=[Depends(auth.api)],
                        responses={401: {"description": "web.auth_token is set and the bearer token is missing "
                                                        "or wrong"},
+                                  429: {"description": "too many wrong tokens from this address lately: wait "
+                                                       "Retry-After seconds"},
                                   413: {"description": f"the request body is over {MAX_BODY_BYTES} bytes"}})
 
     metrics_registry = registry if registry is not None else CollectorRegistry()

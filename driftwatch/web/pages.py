@@ -140,6 +140,12 @@ def _storable(text: str) -> bool:
     return True
 
 
+def _logout_token(request: Request) -> str | None:
+    """The logout token the login check left for this request (None: no login, no logout form)."""
+    token = getattr(request.state, "logout_token", None)
+    return token if isinstance(token, str) else None
+
+
 def router(store: Store, settings: Settings | None, *, clock: Callable[[], datetime]) -> APIRouter:
     """The pages' routes over ``store``; the app mounts them behind the page login.
 
@@ -160,7 +166,8 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
 
     def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("title", "driftwatch")
-        html = env.get_template(template).render(root=request.scope.get("root_path", ""), **context)
+        html = env.get_template(template).render(root=request.scope.get("root_path", ""),
+                                                 logout_token=_logout_token(request), **context)
         return HTMLResponse(html, status_code=status_code, headers=HEADERS)
 
     def not_found(request: Request, what: str) -> HTMLResponse:
@@ -195,7 +202,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             lines.append(line)
         counts = {"failed": sum(line.failed for line in lines), "stale": sum(line.stale for line in lines),
                   "firing": sum(1 for line in lines if line.firing)}
-        shown = (request.scope.get("root_path", ""), tuple(
+        shown = (request.scope.get("root_path", ""), _logout_token(request), tuple(
             (line.name, line.configured, line.last_run, line.firing, line.stale, line.stale_since,
              sparks[line.name][0] if line.name in sparks else None, line.latest_share,
              ago(line.last_run.finished_at or line.last_run.started_at, now) if line.last_run else "")

@@ -2,7 +2,8 @@
 cookie on the pages, changes always behind the token, probes always open, ``/metrics`` open
 unless protected, and every comparison through ``hmac.compare_digest``.
 
-The pages router is replaced by a one-route stand-in, so these tests check the gate, not pages.
+The pages router is replaced by a one-route stand-in, so these tests check the gate, not pages
+(``test_sessions`` has the sessions' ends and the failure limit).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +24,8 @@ from driftwatch.config import Settings
 from driftwatch.config.daemon import WebSettings
 from driftwatch.web import auth as auth_module
 from driftwatch.web import pages
-from driftwatch.web.auth import COOKIE, session_value
+from driftwatch.web.auth import COOKIE, LOGOUT_FIELD
+from driftwatch.web.cookies import cookie_value, logout_token, new_session, read_cookie, signing_key
 
 from .conftest import TOKEN, AppFactory
 
@@ -56,6 +59,17 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def log_in(client: TestClient) -> str:
+    """Log in through the form; the session cookie's value."""
+    assert client.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+    return client.cookies[COOKIE]
+
+
+def signed_by(token: str) -> str:
+    """A well-formed session cookie signed with ``token``'s key (never started in the store)."""
+    return cookie_value(signing_key(token), new_session(datetime.now(timezone.utc), timedelta(hours=1)))
+
+
 # -- the API ------------------------------------------------------------------------------------
 
 
@@ -78,7 +92,7 @@ def test_api_with_the_token_reads_and_changes(secured: TestClient) -> None:
 
 
 def test_the_login_cookie_does_not_open_the_api(secured: TestClient) -> None:
-    secured.cookies.set(COOKIE, session_value(TOKEN))
+    log_in(secured)
     assert secured.get(f"{API}/monitors").status_code == 401
     assert secured.post(f"{API}/silences", json=SILENCE).status_code == 401  # no changes by cookie (CSRF)
 
@@ -127,7 +141,7 @@ def test_pages_redirect_to_login_with_next(secured: TestClient) -> None:
     assert location.path == "/login" and parse_qs(location.query) == {"next": ["/runs/7?sort=value"]}
     secured.cookies.set(COOKIE, TOKEN)  # the raw token is not a session
     assert secured.get("/", follow_redirects=False).status_code == 303
-    secured.cookies.set(COOKIE, session_value("another token"))
+    secured.cookies.set(COOKIE, signed_by("another token, not ours"))
     assert secured.get("/", follow_redirects=False).status_code == 303
 
 
@@ -143,11 +157,12 @@ def test_login_flow_sets_a_strict_httponly_cookie_that_is_not_the_token(secured:
     assert {"httponly", "path", "samesite"} <= attributes
     assert "samesite=strict" in cookie.lower() and "path=/" in cookie.lower()
     value = cookie.split(";")[0].split("=", 1)[1]
-    assert value == session_value(TOKEN) and TOKEN not in cookie
-    assert value == hmac.new(TOKEN.encode(), auth_module.SESSION_LABEL, "sha256").hexdigest()
+    session = read_cookie(signing_key(TOKEN), value)
+    assert session is not None and TOKEN not in cookie
     page = secured.get("/runs/7", follow_redirects=False)
     assert page.status_code == 200 and page.text == "<h1>run 7</h1>"
-    out = secured.get("/logout", follow_redirects=False)
+    out = secured.post("/logout", data={LOGOUT_FIELD: logout_token(signing_key(TOKEN), session)},
+                       follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert COOKIE not in secured.cookies
     assert secured.get("/", follow_redirects=False).status_code == 303
@@ -185,6 +200,11 @@ def test_every_comparison_is_constant_time(secured: TestClient, monkeypatch: pyt
     secured.post("/login", data={"token": "guess2"})
     assert calls == [(b"guess2", TOKEN.encode())]
     calls.clear()
-    secured.cookies.set(COOKIE, "cookie-guess")
+    secured.cookies.set(COOKIE, "cookie-guess")  # not even a cookie's shape: nothing to compare
     secured.get("/", follow_redirects=False)
-    assert calls == [(b"cookie-guess", session_value(TOKEN).encode())]
+    assert calls == []
+    forged = signed_by("a token that is not ours")
+    secured.cookies.set(COOKIE, forged)
+    secured.get("/", follow_redirects=False)
+    payload, mac = forged.rsplit(".", 1)
+    assert calls == [(mac.encode(), hmac.new(signing_key(TOKEN), payload.encode(), "sha256").hexdigest().encode())]

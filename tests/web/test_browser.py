@@ -222,6 +222,10 @@ def test_login_then_pages(browser: Browser, browser_site: Site, problems: list[s
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_url(f"{base}/monitors/shop")
         assert page.locator("figure.card svg path.series").count() >= 5
+        page.click("form.logout button")  # a POST with the page's logout token
+        page.wait_for_url(re.compile(r"/login$"))
+        page.goto(f"{base}/monitors/shop")
+        assert re.search(r"/login\?next=", page.url)  # the session has ended
         page.close()
     finally:
         server.stop()
