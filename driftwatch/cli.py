@@ -24,7 +24,7 @@ from . import __version__, logs
 from .cli_alerts import cmd_outbox, cmd_silence
 from .cli_calibrate import add_parser as add_calibrate_parser
 from .cli_calibrate import cmd_calibrate, window_warnings
-from .errors import ConfigError, DriftwatchError
+from .errors import ConfigError, DriftwatchError, StoreError
 from .model import Result, Window
 from .output import json_lines, shown, table
 
@@ -177,6 +177,7 @@ def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Windo
     from .alerts.dispatcher import Dispatcher
     from .alerts.evaluate import AlertContext
     from .engine import default_owner, run_monitor
+    from .secrets import redact_url
     from .store import Store
 
     results: list[Result] = []
@@ -186,7 +187,12 @@ def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Windo
     try:
         store.create_all()
         for monitor, window in plan:
-            outcome = run_monitor(monitor, window, store=store, options=settings.profile, now=now, alerts=alerts)
+            try:
+                outcome = run_monitor(monitor, window, store=store, options=settings.profile, now=now, alerts=alerts)
+            except SQLAlchemyError as exc:  # the store failed mid-run (read-only or full disk, server gone)
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise StoreError(f"store.url {redact_url(settings.store.url)}: cannot store monitor {monitor.name!r} "
+                                 f"window {window}: {reason}") from None
             results.extend(outcome.results)
             if outcome.error:
                 failures.append(f"monitor {outcome.monitor!r} window {outcome.window}: {outcome.error}")

@@ -2,7 +2,9 @@
 
 The run is claimed by its ``runs`` row first; whatever happens after, the row ends
 ``succeeded`` (with all results written in one transaction) or ``failed`` (with an ``error``
-result saying why), never ``running``.
+result saying why), never ``running`` — unless the store itself cannot be written (server
+gone, disk read-only or full): then nothing is written, the row stays ``running`` (the
+scheduler's lease hands it on) and the store's error goes up to whoever says it once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from sqlalchemy.exc import OperationalError
 
 from .detectors import CurrentData, Detector
 from .errors import DataError, DriftwatchError
@@ -169,6 +172,12 @@ def _alert_hook(alerts: AlertContext | None, monitor: MonitorSettings, run_id: i
     return hook
 
 
+def store_reason(exc: OperationalError) -> str:
+    """The first line of the database's own message: ``disk I/O error``, ``connection refused ...``."""
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store: Store,
                 options: ProfileOptions, now: datetime | None = None,
                 owner: str | None = None, alerts: AlertContext | None = None) -> RunOutcome:
@@ -204,6 +213,8 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
     except Exception as exc:  # every failure ends the run as failed, never left running
         if isinstance(exc, DriftwatchError):
             message = " ".join(str(exc).split())
+        elif isinstance(exc, OperationalError):  # the store failed, not the code: its reason says it all
+            message = "store: " + " ".join(store_reason(exc).split())
         else:
             message = " ".join(f"{type(exc).__name__}: {exc}".split())
             log.exception("monitor %s window %s run %s failed", monitor.name, window, run_id)
@@ -213,7 +224,11 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
         try:
             store.fail_run(run_id, message, [error], after=_alert_hook(alerts, monitor, run_id, [error], message, now),
                            **closing)
-        except Exception:
+        except Exception as again:
+            if isinstance(again, OperationalError):  # the store cannot record anything: the caller says so once
+                log.info("monitor %s window %s run %s: the store could not record its outcome (%s); left running",
+                         monitor.name, window, run_id, store_reason(again))
+                raise
             if alerts is None:
                 raise
             # Alerting itself broke: still close the run as failed rather than leave it running.

@@ -7,6 +7,10 @@ Several processes may run against one database: each window is claimed by insert
 row (the unique constraint picks one winner), and a claim carries a lease renewed every
 ``lease / 3``, so a window left ``running`` by a killed process is taken over once its lease
 expires (R26, R27).
+
+When the store stops answering (a PostgreSQL restart, a read-only disk), the monitor jobs say so
+once and once more when it answers again, instead of a traceback every tick; the windows due
+meanwhile are caught up, and a run that could not store its outcome is left to its lease.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
 
 from .alerts.dispatcher import Dispatcher
 from .alerts.evaluate import AlertContext
 from .config import MonitorSettings, Settings, load
 from .config.live import LiveSettings
-from .engine import RunOutcome, default_owner, execute_run
+from .engine import RunOutcome, default_owner, execute_run, store_reason
 from .errors import ConfigError
 from .model import Window
 from .store import Store
@@ -87,13 +92,24 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
+        failing = False
         while not self._stop.wait(self._lease.total_seconds() / 3):
             try:
                 if not self._store.renew_lease(self._run_id, owner=self._owner, lease=self._lease):
                     log.warning("run %s: lease lost to another process", self._run_id)
                     return
-            except Exception:  # a database hiccup: try again at the next beat
+            except OperationalError as exc:  # the store is away: say it once, try again at the next beat
+                if not failing:
+                    log.warning("run %s: lease renewal failed (%s); retrying every beat, quietly", self._run_id,
+                                store_reason(exc))
+                failing = True
+                continue
+            except Exception:
                 log.warning("run %s: lease renewal failed", self._run_id, exc_info=True)
+                continue
+            if failing:
+                log.info("run %s: lease renewed again", self._run_id)
+                failing = False
 
 
 class Runner:
@@ -108,6 +124,9 @@ class Runner:
         self.stopping = threading.Event()
         self._active = 0
         self._idle = threading.Condition()
+        #: Since when the store has not answered the monitor jobs (None: it answers).
+        self._store_down: datetime | None = None
+        self._store_lock = threading.Lock()
 
     @property
     def alerts(self) -> AlertContext:
@@ -146,9 +165,31 @@ class Runner:
 
     def tick(self, monitor: MonitorSettings) -> list[RunOutcome]:
         """Run what is due for ``monitor``: windows whose claims expired, then the missed and the
-        latest windows oldest first (at most ``max_catchup``; older ones are recorded skipped)."""
+        latest windows oldest first (at most ``max_catchup``; older ones are recorded skipped).
+        While the store does not answer, nothing is due: the next tick after it does catches up."""
         if self.stopping.is_set():
             return []
+        try:
+            outcomes = self._tick(monitor)
+        except OperationalError as exc:
+            self._store_state(exc)
+            return []
+        self._store_state(None)
+        return outcomes
+
+    def _store_state(self, exc: OperationalError | None) -> None:
+        """One line when the store stops answering the monitor jobs, one when it answers again."""
+        with self._store_lock:
+            if exc is not None and self._store_down is None:
+                self._store_down = self.clock()
+                log.error("monitors: the store does not answer (%s); their windows wait and are caught up "
+                          "when it does, quietly until then", store_reason(exc))
+            elif exc is None and self._store_down is not None:
+                log.warning("monitors: the store answers again (it did not for %s); catching up",
+                            self.clock() - self._store_down)
+                self._store_down = None
+
+    def _tick(self, monitor: MonitorSettings) -> list[RunOutcome]:
         now = self.clock()
         outcomes: list[RunOutcome] = []
         for window in self.store.expired_windows(monitor.name):

@@ -35,6 +35,7 @@ driftwatch.errors.ConfigError: store.url: an in-memory SQLite database (sqlite:/
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,6 +137,18 @@ def _engine(url: str | Engine) -> Iterator[Engine]:
         engine.dispose()
 
 
+def _read_only_hint(engine: Engine) -> str:
+    """Why SQLite could not open or write a file that is there: it, or the folder SQLite keeps its
+    ``-wal``/``-shm`` files in, cannot be written (a read-only disk says only "unable to open")."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return ""
+    path = Path(str(engine.url.database))
+    for target in (path.parent, path):
+        if target.exists() and not os.access(target, os.W_OK):  # EROFS even for root
+            return f" ({target} is read-only)"
+    return ""
+
+
 @contextmanager
 def _errors(engine: Engine) -> Iterator[None]:
     """Database and Alembic failures as one ``StoreError`` line naming the password-free URL."""
@@ -143,7 +156,8 @@ def _errors(engine: Engine) -> Iterator[None]:
         yield
     except sqlalchemy.exc.DBAPIError as exc:
         reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-        raise StoreError(f"store.url {_shown(engine)}: cannot use the database: {reason}") from exc
+        raise StoreError(f"store.url {_shown(engine)}: cannot use the database: {reason}"
+                         f"{_read_only_hint(engine)}") from exc
     except CommandError as exc:
         raise StoreError(f"store.url {_shown(engine)}: cannot migrate the database: {exc} "
                          f"(this driftwatch knows revisions up to {head()!r}; was the database "
