@@ -96,7 +96,7 @@ class Heartbeat:
         while not self._stop.wait(self._lease.total_seconds() / 3):
             try:
                 if not self._store.renew_lease(self._run_id, owner=self._owner, lease=self._lease):
-                    log.warning("run %s: lease lost to another process", self._run_id)
+                    self._say_why_lost()
                     return
             except OperationalError as exc:  # the store is away: say it once, try again at the next beat
                 if not failing:
@@ -110,6 +110,17 @@ class Heartbeat:
             if failing:
                 log.info("run %s: lease renewed again", self._run_id)
                 failing = False
+
+
+    def _say_why_lost(self) -> None:
+        """A renewal that finds the run no longer ours: a warning if another process has it, and
+        nothing if this process finished it (the beat can fire between the run's commit and
+        the heartbeat's stop)."""
+        run = self._store.run(self._run_id)
+        if run is not None and run.owner == self._owner:
+            return
+        log.warning("run %s: lease lost to another process%s", self._run_id,
+                    f" ({run.owner})" if run is not None else "")
 
 
 class Runner:

@@ -20,7 +20,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 
 from driftwatch.config import load
 from driftwatch.model import Window
-from driftwatch.scheduler import INTERNAL, RETENTION, Daemon, Runner, start_offset
+from driftwatch.scheduler import INTERNAL, RETENTION, Daemon, Heartbeat, Runner, start_offset
 from driftwatch.store import Store
 
 from .conftest import wait_for
@@ -205,6 +205,27 @@ def test_racing_runners_take_over_an_expired_claim_exactly_once(minute_project: 
     assert sorted(took, key=lambda v: v is None) == [run_id, None, None, None]
     final = runners[0].store.run(run_id) if run_id is not None else None
     assert final is not None and final.status == "succeeded" and final.owner in {"R0", "R1", "R2", "R3"}
+
+
+def test_a_lost_lease_is_named_only_when_another_process_has_the_run(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                   clock: Clock) -> None:
+    """The heartbeat can beat between the run's commit and its own stop: a run this process
+    finished is not "lost to another process" (the soak bench saw that line beside "succeeded")."""
+    store = Store(f"sqlite:///{tmp_path / 'dw.db'}", clock=clock)
+    store.create_all()
+    lease = timedelta(minutes=1)
+    windows = [Window(clock.now - timedelta(minutes=n + 1), clock.now - timedelta(minutes=n)) for n in (0, 1)]
+    mine, theirs = (store.claim_run("m", w, owner="a", lease=lease) for w in windows)
+    assert mine is not None and theirs is not None
+    store.finish_run(mine, [], rows_reference=1, rows_current=1, owner="a")
+    clock.advance(timedelta(minutes=2))
+    assert store.claim_run("m", windows[1], owner="b", lease=lease) == theirs  # taken over
+    with caplog.at_level(logging.WARNING, logger="driftwatch"):
+        for run_id in (mine, theirs):
+            assert not store.renew_lease(run_id, owner="a", lease=lease)
+            Heartbeat(store, run_id, "a", lease)._say_why_lost()
+    assert [r.getMessage() for r in caplog.records] == [f"run {theirs}: lease lost to another process (b)"]
+    store.dispose()
 
 
 def test_a_stopping_runner_claims_nothing(minute_project: Path, clock: Clock) -> None:
