@@ -13,6 +13,10 @@ from datetime import datetime, timezone
 from .errors import ConfigError
 
 EXIT_OK = 0
+#: ``outbox.id`` is 64-bit and ``silences.id`` 32-bit on PostgreSQL: a bigger number names no row,
+#: and the database would refuse it (SQLite: OverflowError) rather than find nothing.
+MAX_OUTBOX_ID = 2**63 - 1
+MAX_SILENCE_ID = 2**31 - 1
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
@@ -29,7 +33,8 @@ def cmd_silence(args: argparse.Namespace) -> int:
     try:
         store.create_all()
         if args.expire is not None:
-            ended = store_alerts.expire_silence(store.engine, args.expire, now)
+            ended = store_alerts.expire_silence(store.engine, args.expire, now) \
+                if 1 <= args.expire <= MAX_SILENCE_ID else None
             if ended is None:
                 raise ConfigError(f"--expire: no silence with id {args.expire}")
             print(f"silence {ended.id} ended at {ended.ends_at.isoformat()}")
@@ -74,7 +79,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
                 raise ConfigError("outbox retry: give the outbox id (driftwatch outbox retry ID)")
             deadline = settings.alerts.delivery_deadline
             assert not isinstance(deadline, str)
-            row = store_outbox.retry(store.engine, args.id, now=datetime.now(timezone.utc), deadline=deadline)
+            row = store_outbox.retry(store.engine, args.id, now=datetime.now(timezone.utc), deadline=deadline) \
+                if 1 <= args.id <= MAX_OUTBOX_ID else None
             if row is None:
                 raise ConfigError(f"outbox retry: no outbox row with id {args.id}")
             print(f"outbox {row.id} queued again for {row.target} (webhook-id {row.key})")
@@ -82,7 +88,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         if args.limit < 1:
             raise ConfigError("--limit: must be >= 1")
         print("id\tstate\ttarget\tmonitor\tkind\tattempts\tnext attempt\tlast status\tlast error")
-        for row in store_outbox.list_outbox(store.engine, state=args.state, limit=args.limit):
+        for row in store_outbox.list_outbox(store.engine, state=args.state, limit=min(args.limit, MAX_OUTBOX_ID)):
             kind = row.event_type or row.kind
             nxt = row.next_attempt_at.isoformat() if row.state == "pending" else "-"
             print(f"{row.id}\t{row.state}\t{row.target}\t{row.monitor}\t{kind}\t{row.attempts}\t{nxt}\t"

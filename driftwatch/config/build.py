@@ -201,6 +201,12 @@ class _Builder:
         policy = self.alert_policy(table.get("alerts", {}), join(path, "alerts"))
         retrain = build(RetrainPolicy, table["retrain"], join(path, "retrain"), self.problems) \
             if "retrain" in table else None
+        if retrain is not None:  # a misspelt detector would never ask for a retrain, and say nothing
+            for i, item in enumerate(retrain.on):
+                if item.partition(".")[0] not in detectors.names():
+                    self.problems.add(join(join(join(path, "retrain"), "on"), i),
+                                      f"unknown detector {item.partition('.')[0]!r} "
+                                      f"(valid: {', '.join(detectors.names())}; or detector.metric)")
         if len(self.problems.items) > before or name is None or schedule is None or current is None \
                 or reference is None or policy is None:
             return None

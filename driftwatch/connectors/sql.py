@@ -139,6 +139,9 @@ class SqlConnector:
         ``columns=None`` reads every column.
         """
         wanted = requested_columns(columns, self.timestamp_column)
+        path = self._sqlite_path()
+        if path is not None and not os.path.exists(path):  # SQLite would create it, empty: a source is only read
+            raise ConnectorError(f"sql connector {self.redacted_url}: no such SQLite database file")
         try:
             engine = _engine(self._url())
             with engine.connect() as conn:
@@ -255,6 +258,15 @@ class SqlConnector:
     def _url(self) -> str:
         assert isinstance(self.url, Secret)
         return self.url.reveal()
+
+    def _sqlite_path(self) -> str | None:
+        """The file of a SQLite URL (None for other databases, ``:memory:`` and ``file:`` URIs)."""
+        url = make_url(self._url())
+        database = url.database
+        if not url.drivername.startswith("sqlite") or not database or database == ":memory:" \
+                or database.startswith("file:"):
+            return None
+        return database
 
     def _qualified(self) -> str:
         return f"{self.db_schema}.{self.table}" if self.db_schema else str(self.table)

@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import DataError
-from ..model import Finding, Schema, Status
+from ..model import Finding, Schema, Status, name_problem
 from ..profiling import ColumnProfile, Profile
 from .current import CurrentData
 from .multiple_testing import CORRECTIONS, correct
@@ -127,6 +127,12 @@ class QualityDetector:
                             threshold=float(self.min_rows), details=row_details)]
         if reference.schema_inferred:
             known = set(reference.schema.columns)
+            for extra in (str(c) for c in current.frame.columns if str(c) not in known):
+                # Its name becomes a result's feature: one no store keeps fails the run in one line on
+                # every store, as it does when the reference has it (PostgreSQL refused the results).
+                if (problem := name_problem(extra)) is not None:
+                    shown = extra if len(extra) <= 40 else extra[:40] + "…"
+                    raise DataError(f"the current data's column {shown!r} {problem}")
             findings.extend(Finding(str(c), "column_extra", 1.0, "warn",
                                     details={"dtype": str(current.frame[c].dtype)})
                             for c in current.frame.columns if str(c) not in known)

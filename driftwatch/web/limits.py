@@ -60,9 +60,18 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+#: A ``loc`` part longer than this is cut: an unknown body key is the sender's text, not a field name.
+_MAX_LOC_PART = 64
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """``422`` with each error's location, message and type, but not the input that failed."""
+    """``422`` with each error's location, message and type, but not the input that failed
+    (nor more than ``_MAX_LOC_PART`` characters of a key the sender made up)."""
     assert isinstance(exc, RequestValidationError)
     errors: list[dict[str, Any]] = [{key: error[key] for key in ("type", "loc", "msg") if key in error}
                                     for error in exc.errors()]
+    for error in errors:
+        if "loc" in error:
+            error["loc"] = [part[:_MAX_LOC_PART] + "…" if isinstance(part, str) and len(part) > _MAX_LOC_PART
+                            else part for part in error["loc"]]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)

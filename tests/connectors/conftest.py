@@ -41,8 +41,10 @@ def pg_url() -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL: a SQLite file in tmp_path, then the PostgreSQL test server."""
+    """A database URL: a SQLite file in tmp_path (empty: a missing one is refused), then the
+    PostgreSQL test server."""
     if request.param == "sqlite":
+        (tmp_path / "data.db").touch()
         return f"sqlite:///{tmp_path / 'data.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url

@@ -83,6 +83,7 @@ def test_engines_are_lazy_cached_per_url_and_shared(tmp_path: Path) -> None:
     b = SqlConnector(url, query="select 2 as one")
     assert url not in sql_module._ENGINES  # constructing opens nothing
     assert not (tmp_path / "lazy.db").exists()
+    (tmp_path / "lazy.db").touch()  # a missing SQLite file is refused, not created (tests/corpus)
     assert a.fetch(None, ["one"])["one"].tolist() == [1]
     engine = sql_module._ENGINES[url]
     assert b.fetch(None, ["one"])["one"].tolist() == [2]
