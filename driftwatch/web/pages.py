@@ -224,7 +224,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
         if before_id is not None:
             if not _run_id(before_id):
                 return page(request, "not_found.html", 400, title="bad request",
-                            what=f"before_id must be a run id, got {before_id!r}")
+                            problem=f"before_id must be a run id, got {before_id!r}.")
             cursor = int(before_id)
         with store.engine.connect() as conn:
             latest = reports.latest_run(conn, name)
