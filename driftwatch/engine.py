@@ -120,8 +120,17 @@ def read_reference(monitor: MonitorSettings, window: Window, now: datetime | Non
     if frame.empty:
         where = f" for [{ref_windows[0].start.isoformat()}, {ref_windows[-1].end.isoformat()})" \
             if ref_windows[0] is not None and ref_windows[-1] is not None else ""
-        raise DataError(f"monitor {monitor.name!r}: the reference data is empty{where}")
+        raise DataError(f"monitor {monitor.name!r}: the reference data{_source(connector)} is empty{where}")
     return frame
+
+
+def _source(connector: object) -> str:
+    """Where a connector reads, for an error: its file, or its SQL table (a query is not echoed)."""
+    path = getattr(connector, "path", None)
+    if isinstance(path, str):
+        return f" ({path})"
+    table = getattr(connector, "table", None)
+    return f" (table {table})" if isinstance(table, str) else ""
 
 
 #: Profiles recently used by this process, by cache key (which changes with the data): a daemon
