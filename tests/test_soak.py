@@ -13,9 +13,8 @@ The bench is imported, not copied: what the suite checks is what ``python bench/
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -27,20 +26,19 @@ from driftwatch.webhooks import message_id
 
 from .conftest import PG_ENV
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "soak.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("driftwatch_bench_soak", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+def load_bench(monkeypatch: pytest.MonkeyPatch, name: str = "soak") -> ModuleType:
+    """A module of the soak bench, imported as ``python bench/soak.py`` imports its parts: with
+    ``bench/`` first on ``sys.path`` (``soak`` is the script, ``soak_*`` the modules beside it)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    return importlib.import_module(name)
 
 
-def test_soak_short_seeded_kills_lose_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    soak = load_bench()
+def test_soak_short_seeded_kills_lose_nothing(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    soak = load_bench(monkeypatch)
     url = os.environ.get(PG_ENV)
     store = ["--store", "postgres", "--replicas", "2", "--postgres-url", url] if url else ["--store", "sqlite"]
     settings = soak.parse_args(["--quick", "--seed", "3", *store])
@@ -54,11 +52,11 @@ def test_soak_short_seeded_kills_lose_nothing(capsys: pytest.CaptureFixture[str]
     assert report.events_expected >= 3 and report.delivered == report.events_expected, table
 
 
-def test_replay_names_the_events_evaluate_queues(tmp_path: Path) -> None:
+def test_replay_names_the_events_evaluate_queues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bench's replay alone, on a monitor that fires after two breaching runs and retrains on
     the second: two breaches, a failed run (run.failed only; the alert stays firing), one clean
     run (still firing), a second (resolved)."""
-    soak = load_bench()
+    soak_replay = load_bench(monkeypatch, "soak_replay")
     (tmp_path / "ref.csv").write_text("x\n1\n", encoding="utf-8")
     (tmp_path / "config.toml").write_text(
         '[[monitors]]\nname = "m"\nwindow = "1m"\n[monitors.current]\ntype = "file"\npath = "ref.csv"\n'
@@ -68,11 +66,12 @@ def test_replay_names_the_events_evaluate_queues(tmp_path: Path) -> None:
     t0, minute = datetime(2026, 12, 1, tzinfo=timezone.utc), timedelta(minutes=1)
 
     def judged(k: int, status: str | None) -> object:
-        figures = () if status is None else (soak.Figure("drift", "", "drift_share", status, 0.9, 0.5),)
-        return soak.Judged(k, "m", t0 + k * minute, t0 + (k + 1) * minute, t0 + (k + 1) * minute,
-                           "boom" if status is None else None, figures)
+        figures = () if status is None else (soak_replay.Figure("drift", "", "drift_share", status, 0.9, 0.5),)
+        return soak_replay.Judged(k, "m", t0 + k * minute, t0 + (k + 1) * minute, t0 + (k + 1) * minute,
+                                  "boom" if status is None else None, figures)
 
-    events, states = soak.replay(monitor, [judged(k, s) for k, s in enumerate(["alert", "alert", None, "ok", "ok"])])
+    runs = [judged(k, s) for k, s in enumerate(["alert", "alert", None, "ok", "ok"])]
+    events, states = soak_replay.replay(monitor, runs)
     assert [(e.run_id, e.type) for e in events] == [
         (1, "alert.firing"), (1, "retrain.requested"), (2, "run.failed"), (4, "alert.resolved")]
     assert [e.id for e in events][0] == message_id("m", t0 + minute, "alert.firing")
