@@ -1,4 +1,4 @@
-"""How raw column values are read: as numbers, or as category keys.
+"""How raw column values are read: as numbers, or as category keys (and counted).
 
 Shared by the column profiles and the labelled outcomes, so a value means the same in both.
 """
@@ -6,9 +6,12 @@ Shared by the column profiles and the labelled outcomes, so a value means the sa
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataError
 
@@ -39,3 +42,70 @@ def category_key(value: object) -> str:
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
+    """Counts per category as a string-keyed Series (most frequent first) and the missing count.
+
+    Keys are normalised so that the same category compares equal across sides read through
+    different dtypes: ``True`` is ``"true"``, ``3.0`` is ``"3"``.
+
+    >>> counts, missing = category_counts(pd.Series([1.0, 2.0, None, 1.0]))
+    >>> counts.to_dict(), missing
+    ({'1': 2, '2': 1}, 1)
+    """
+    if isinstance(series.dtype, pd.StringDtype):  # text held by pandas (Arrow or Python): its own key
+        keys, values = _text_counts(series)
+    else:
+        counts = series.value_counts(dropna=True, sort=False)
+        values, index = counts.to_numpy(dtype=np.int64), counts.index
+        if not (values > 0).all():  # a pandas Categorical lists its unused categories with count 0
+            index, values = index[values > 0], values[values > 0]
+        keys, unique = _category_keys(index.to_numpy(dtype=object))
+        if not unique:
+            grouped = pd.Series(values, index=pd.Index(keys, dtype=object)).groupby(level=0, sort=False).sum()
+            keys, values = grouped.index.to_numpy(dtype=object), grouped.to_numpy(dtype=np.int64)
+        order = _by_count_then_key(keys, values)
+        keys, values = keys[order], values[order]
+    return pd.Series(values, index=pd.Index(keys, dtype=object)), int(len(series) - int(values.sum()))
+
+
+def _text_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and counts of a pandas text column, most frequent first, ties by value.
+
+    Counted and sorted by Arrow in the system allocator, which hands the hash table of a
+    million distinct values back once done (Arrow's own pool kept its 90 MB while the keys
+    became Python strings).
+    """
+    pool = pa.system_memory_pool()
+    counted = pc.value_counts(pa.array(series.array), memory_pool=pool)
+    values, counts = counted.field("values"), counted.field("counts").to_numpy()
+    if values.null_count:
+        present = values.is_valid()
+        values, counts = pc.filter(values, present, memory_pool=pool), counts[present.to_numpy(zero_copy_only=False)]
+    order = pc.sort_indices(pa.table({"n": pa.array(-counts), "k": values}),
+                            sort_keys=[("n", "ascending"), ("k", "ascending")], memory_pool=pool)
+    keys: np.ndarray = values.take(order).to_numpy(zero_copy_only=False)
+    return keys, counts[order.to_numpy()]
+
+
+def _category_keys(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``category_key`` of each distinct value, and whether the keys are known to be distinct:
+    text is its own key and integers print one way, so a million of either take no Python loop."""
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind == "string":
+        return values, True
+    if kind == "integer":
+        return values.astype(str).astype(object), True
+    return np.array([category_key(v) for v in values], dtype=object), False
+
+
+def _by_count_then_key(keys: Any, counts: np.ndarray) -> np.ndarray:
+    """The order most frequent first, ties by key (code point order), sorted by Arrow: numpy
+    would copy the keys into fixed-width text as wide as the longest key times their number."""
+    try:
+        table = pa.table({"n": pa.array(-counts), "k": pa.array(keys)})
+    except UnicodeEncodeError:  # a lone surrogate, which Arrow's UTF-8 cannot hold
+        return np.lexsort((np.asarray(keys, dtype=str), -counts))
+    order: np.ndarray = pc.sort_indices(table, sort_keys=[("n", "ascending"), ("k", "ascending")]).to_numpy()
+    return order

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import uuid
+from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +13,8 @@ import pytest
 from scipy import stats
 
 import driftwatch
-from driftwatch import DataError, Profile, Schema, profiling
+from driftwatch import DataError, Profile, Schema, Window, engine, membership, profiling
+from driftwatch.membership import category_hashes
 from driftwatch.profiling import (
     ProfileOptions,
     cache_key,
@@ -153,6 +157,43 @@ def test_max_categories_keeps_the_most_frequent_and_sums_the_rest() -> None:
     assert (col.n, col.n_missing, col.n_present) == (17, 1, 16)
 
 
+def _many_categories(seed: int = 9) -> pd.Series:
+    """20,000 distinct categories, 1 to 4 rows each (seeded), shuffled."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 5, 20_000)
+    return pd.Series(rng.permutation(np.repeat([f"v{i:05d}" for i in range(20_000)], counts)))
+
+
+def test_categories_beyond_max_categories_stay_known_as_a_hash_set() -> None:
+    series = _many_categories()
+    col = profile_categorical(series, "c", max_categories=100)
+    counts = series.value_counts()
+    assert len(col.categories) == 100 and col.other_count == len(series) - int(col.counts.sum())
+    tail = col.tail
+    assert tail is not None and tail.exact
+    rest = counts.drop(list(col.categories))
+    assert (tail.n_categories, tail.rows) == (19_900, col.other_count)
+    # its frequency of frequencies, of which the Good-Turing singletons / doubletons are two
+    values, freqs = np.unique(rest.to_numpy(), return_counts=True)
+    assert (tail.values.tolist(), tail.freqs.tolist()) == (values.tolist(), freqs.tolist())
+    assert (col.other_singletons, col.other_doubletons) == (freqs[0], freqs[1])
+    # every tail category, and no other, is a member, with its own count
+    hashes = category_hashes(rest.index.to_numpy(dtype=object))
+    member, where = tail.lookup(hashes)
+    assert member.all() and where is not None
+    np.testing.assert_array_equal(tail.counts[where], rest.to_numpy())
+    assert not tail.lookup(category_hashes(np.array(["v20000", "v1", list(col.categories)[0]], dtype=object)))[0].any()
+
+
+def test_an_integer_tail_is_known_to_a_float_current_column() -> None:
+    # keys are normalised before hashing: 7 and 7.0 are the one category "7" on both sides
+    ref = pd.DataFrame({"n": np.arange(20_000)})
+    cur = pd.DataFrame({"n": np.arange(10_000, 30_000, dtype=np.float64)})
+    results = driftwatch.check(ref, cur, {"categorical": ["n"]}, max_categories=100)
+    new = next(r for r in results if r.metric == "new_category_share")
+    assert new.value == 0.5
+
+
 # --- whole profiles --------------------------------------------------------------------------
 
 def test_profile_infers_the_schema_and_summarises_each_feature() -> None:
@@ -274,6 +315,78 @@ def test_round_tripped_profile_gives_identical_check_results() -> None:
     assert drift_json(driftwatch.check(p, cur)) == direct
     assert drift_json(driftwatch.check(q, cur)) == direct
     assert any(r["status"] == "alert" for r in direct)  # the comparison is not between empty results
+
+
+@pytest.mark.parametrize("exact_limit", [None, 1_000])
+def test_a_profile_with_a_category_tail_round_trips(monkeypatch: pytest.MonkeyPatch, exact_limit: int | None) -> None:
+    if exact_limit is not None:  # the Bloom filter path
+        monkeypatch.setattr(membership, "EXACT_LIMIT", exact_limit)
+    ref = pd.DataFrame({"c": _many_categories(10)})
+    cur = pd.DataFrame({"c": _many_categories(11).str.replace("v00", "w00")})  # one in 20 new
+    p = driftwatch.profile(ref, options=ProfileOptions(max_categories=100))
+    data = p.to_bytes()
+    q = Profile.from_bytes(data)
+    a, b = p.columns["c"].tail, q.columns["c"].tail
+    assert a is not None and b is not None and a.exact == b.exact == (exact_limit is None)
+    for name in ("values", "freqs", "hashes", "counts"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).dtype == getattr(b, name).dtype
+    if not a.exact:
+        assert a.bloom is not None and b.bloom is not None
+        np.testing.assert_array_equal(a.bloom.bits, b.bloom.bits)
+    # compact: the exact set is about 8 bytes a tail category, the filter under 2
+    assert len(data) < (9 if a.exact else 2) * a.n_categories + 4_000
+    direct = drift_json(driftwatch.check(p, cur))
+    assert drift_json(driftwatch.check(q, cur)) == direct
+    new = next(r for r in direct if r["metric"] == "new_category_share")
+    truth = float(cur["c"].str.startswith("w").mean())
+    assert truth - (0.0 if a.exact else 0.002) <= new["value"] <= truth
+
+
+def test_a_profile_hashed_differently_is_a_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = driftwatch.profile(pd.DataFrame({"c": ["a", "b"]})).to_bytes()
+    monkeypatch.setattr(profiling, "HASH_PROBE", 1)  # as a pandas that hashed otherwise would see it
+    with pytest.raises(DataError, match="hashes categories differently"):
+        Profile.from_bytes(data)
+
+
+def test_an_old_format_cached_profile_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a format-4 profile lumped the tail without knowing its categories: used again, it would
+    # count every tail category as new, so the engine must read the reference and profile it anew
+    frame = pd.DataFrame({"c": _many_categories()})
+    options = ProfileOptions(max_categories=100)
+    monkeypatch.setattr(profiling, "PROFILE_FORMAT", 4)
+    old = driftwatch.profile(frame, options=options).to_bytes()
+    monkeypatch.undo()
+    version, reads = f"v-{uuid.uuid4()}", []
+
+    class Source:
+        def version(self, window: object) -> str:
+            return version
+
+        def fetch(self, window: object, columns: object) -> pd.DataFrame:
+            reads.append(window)
+            return frame
+
+    class Store:
+        def __init__(self) -> None:
+            self.profiles = {cache_key(version, None, options): old}
+
+        def get_profile(self, key: str) -> bytes | None:
+            return self.profiles.get(key)
+
+        def put_profile(self, key: str, monitor: str, data: bytes) -> None:
+            self.profiles[key] = data
+
+    monitor = SimpleNamespace(name="m", schema=None, labels=None, current=Source(),
+                              reference=SimpleNamespace(connector=None, rolling=None, start=None, end=None))
+    store = Store()
+    window = Window(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc))
+    built = engine.load_reference(monitor, window, store, options)  # type: ignore[arg-type]
+    assert reads == [None]  # the old profile was not used
+    assert built.columns["c"].tail is not None
+    stored = Profile.from_bytes(store.profiles[cache_key(version, None, options)])
+    assert stored.columns["c"].tail is not None
 
 
 def test_to_bytes_does_not_pickle() -> None:

@@ -13,8 +13,9 @@ of its key (all shares are of current rows):
 * ``missing_share`` up by ``missing_share_increase`` (0.10) or more over the reference's
   (Fisher's exact test; ``missing_direction`` picks the side);
 * ``non_finite_share`` (±inf) up by ``non_finite_share_increase`` (0.01) or more (Fisher);
-* ``new_category_share`` (rows in categories the reference never had) ≥ 0.01 above the
-  Good–Turing estimate of never-seen categories;
+* ``new_category_share`` (rows in categories the reference never had, beyond its kept
+  ``max_categories`` too: ``driftwatch.membership``) ≥ 0.01 above the Good–Turing estimate of
+  never-seen categories;
 * ``out_of_range_share`` (finite values outside the reference [min, max]) ≥ 0.01 above the
   order-statistics expectation ``2 / (n_ref + 1)``;
 * ``vanished_category_share`` (reference rows in categories absent now) ≥ 0.01 above the share
@@ -44,8 +45,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import DataError
+from ..membership import FALSE_POSITIVE_RATE
 from ..model import Finding, Schema, Status, name_problem
 from ..profiling import ColumnProfile, Profile
+from .categories import CategorySeen
 from .current import CurrentData
 from .multiple_testing import CORRECTIONS, correct
 from .sampling import (
@@ -219,26 +222,31 @@ class QualityDetector:
                             details={"reason": "no values on one side"})
                     for metric, threshold in (("new_category_share", self.new_category_share),
                                               ("vanished_category_share", self.vanished_category_share))]
-        known = set(ref.categories)
-        current = cur.category_counts()
-        new = {c: n for c, n in current.items() if c not in known}
-        vanished = {c: int(n) for c, n in zip(ref.categories, ref.counts) if c not in current}
-        new_rows = sum(new.values())
-        new_share = new_rows / cur.n_present
-        vanished_share = sum(vanished.values()) / ref.n_present
-        new_details: dict[str, Any] = {"count": len(new),
-                                       "top": dict(sorted(new.items(), key=lambda kv: -kv[1])[:_SHOWN])}
-        if ref.other_count:
+        seen = CategorySeen.of(ref, cur)
+        new_share = seen.new_rows / cur.n_present
+        vanished_share = seen.vanished_rows / ref.n_present
+        new_details: dict[str, Any] = {"count": seen.new_count, "top": seen.top_new(_SHOWN)}
+        tail = ref.tail
+        if ref.other_count and tail is None:
             new_details["note"] = "the reference kept only its most frequent categories; rare ones count as new"
-        new_test = new_category_expectation(new_rows, cur.n_present, ref.counts, other=ref.other_count,
+        elif tail is not None and not tail.exact:
+            new_details["note"] = (f"categories beyond the reference's {len(ref.categories)} most frequent are "
+                                   f"tested with a Bloom filter: {FALSE_POSITIVE_RATE:.1%} of new ones pass as known")
+        new_test = new_category_expectation(seen.new_rows, cur.n_present, ref.counts, other=ref.other_count,
                                             other_singletons=ref.other_singletons,
-                                            other_doubletons=ref.other_doubletons)
-        gone_test = vanished_expectation(vanished_share, cur.n_present, ref.counts, ref.n_present)
+                                            other_doubletons=ref.other_doubletons, other_known=tail is not None)
+        if tail is None:
+            gone_test = vanished_expectation(vanished_share, cur.n_present, ref.counts, ref.n_present)
+        else:  # every category can be seen vanishing: the kept ones and the tail's frequency of frequencies
+            gone_test = vanished_expectation(
+                vanished_share, cur.n_present, np.concatenate([ref.counts, tail.values]), ref.n_present,
+                multiplicity=np.concatenate([np.ones(ref.counts.size, dtype=np.int64), tail.freqs]))
         shares.append(_Share(ref.name, "new_category_share", new_share, self.new_category_share,
                              new_share - new_test.expected, new_test, new_details))
+        gone_details: dict[str, Any] = {"count": seen.vanished_count, "top": seen.top_vanished(_SHOWN)}
+        if seen.tail is not None:  # the vanished categories beyond the kept ones, which have no names here
+            gone_details["tail"] = {"categories": seen.tail.categories, "rows": seen.tail.rows,
+                                    "rows_at_most": seen.tail.rows_high}
         shares.append(_Share(ref.name, "vanished_category_share", vanished_share, self.vanished_category_share,
-                             vanished_share - gone_test.expected, gone_test,
-                             {"count": len(vanished),
-                              "top": dict(sorted(vanished.items(), key=lambda kv: -kv[1])[:_SHOWN])},
-                             level="warn"))
+                             vanished_share - gone_test.expected, gone_test, gone_details, level="warn"))
         return []

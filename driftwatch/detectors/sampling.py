@@ -14,12 +14,23 @@ p-value), so a rule can alert only on an excess that is both unlikely and large.
   (discrete data) only make values outside rarer, so the test is conservative there.
 * **New categories** (Good–Turing): the mass of categories a sample of ``n`` never saw is
   estimated by ``N1 / n`` (``N1``: categories seen exactly once), with variance
-  ``(N1 + 2 N2 - N1² / n) / n²`` (Esty 1983). Rows in categories the profile lumped as
-  ``other`` are not told apart from new ones, so their share ``other / n`` is added. The count
-  of new current rows is beta-binomial around that mass.
-* **Vanished categories**: a category of reference share ``s`` is absent from ``m`` current
-  rows with probability ``(1 - s)^m``; the vanished share is a sum of such indicators (normal
-  approximation of its upper tail).
+  ``(N1 + 2 N2 - N1² / n) / n²`` (Esty 1983). ``N1`` and ``N2`` count every reference category,
+  the ones a profile lumped as ``other`` too. When the profile knows which categories ``other``
+  holds (``driftwatch.membership``), its rows are known, not new; a profile that did not know
+  would add their share ``other / n``. The count of new current rows is beta-binomial around
+  that mass.
+* **Vanished categories**: the reference share of categories absent from ``m`` fresh rows.
+  A category seen ``r`` times of ``n`` is absent with probability ``(1 - p)^m``; its plug-in
+  ``(1 - r/n)^m`` forgets that a category seen once is mostly rarer than ``1 / n`` (so an id
+  column, whose every id vanishes, looked like 37 % expected and warned on every run). Instead,
+  the chance that a reference row's category is absent from ``m`` other rows is estimated
+  without bias from the reference itself, as the chance it is absent from ``m`` of the other
+  ``n - 1`` reference rows: ``a_r = C(n - r, m) / C(n - 1, m)`` (hypergeometric; ``a_1 = 1``,
+  so at ``m = n - 1`` the expectation is the Good–Turing ``N1 / n``, the new-category one).
+  A window larger than the reference uses ``m = n - 1``, an upper bound: absence only gets rarer
+  with more rows. Variance ``Σ s² a``: each absence's Bernoulli variance ``s² a (1 - a)`` plus
+  ``s² a²`` for ``a`` being estimated from one count (checked by simulation in the tests);
+  normal approximation of the upper tail.
 * **Missing and non-finite shares**: Fisher's exact test on the 2×2 table of both sides' counts
   (a two-proportion test that holds at any count, unlike the z-test).
 """
@@ -30,9 +41,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
-__all__ = ["Expectation", "new_category_expectation", "out_of_range_expectation",
+__all__ = ["Expectation", "absence_probability", "new_category_expectation", "out_of_range_expectation",
            "proportion_increase", "vanished_expectation"]
 
 
@@ -77,12 +88,13 @@ def out_of_range_expectation(outside: int, n_cur: int, n_ref: int) -> Expectatio
 
 
 def good_turing(counts: np.ndarray, *, other: int = 0, other_singletons: int = 0,
-                other_doubletons: int = 0) -> tuple[float, float]:
-    """Estimated share of rows outside the kept categories under no change, and its variance.
+                other_doubletons: int = 0, other_known: bool = False) -> tuple[float, float]:
+    """Estimated share of rows outside the reference's categories under no change, and its variance.
 
     ``counts``: reference counts of the kept categories; ``other``: reference rows in
     categories the profile lumped together, of which ``other_singletons`` / ``other_doubletons``
-    categories were seen once / twice.
+    categories were seen once / twice. ``other_known``: the profile can tell those categories
+    apart from new ones (else their rows are expected to look new as well).
 
     >>> mean, variance = good_turing(np.array([5, 3, 1, 1, 1, 2]))    # N1 = 3, N2 = 1, n = 13
     >>> mean == 3 / 13, variance == (3 + 2 * 1 - 3 * 3 / 13) / 13**2
@@ -96,13 +108,14 @@ def good_turing(counts: np.ndarray, *, other: int = 0, other_singletons: int = 0
     n2 = int(np.count_nonzero(counts == 2)) + int(other_doubletons)
     unseen = n1 / n
     variance = max(n1 + 2 * n2 - n1 * n1 / n, 0.0) / (n * n)
-    lumped = other / n
+    lumped = 0.0 if other_known else other / n
     variance += lumped * (1.0 - lumped) / n
     return unseen + lumped, variance
 
 
 def new_category_expectation(new: int, n_cur: int, counts: np.ndarray, *, other: int = 0,
-                             other_singletons: int = 0, other_doubletons: int = 0) -> Expectation:
+                             other_singletons: int = 0, other_doubletons: int = 0,
+                             other_known: bool = False) -> Expectation:
     """Expected share of current rows in categories outside the reference's kept set, and
     P(at least ``new`` such rows) for a beta-binomial around the Good–Turing estimate.
 
@@ -121,7 +134,7 @@ def new_category_expectation(new: int, n_cur: int, counts: np.ndarray, *, other:
     0.47
     """
     mean, variance = good_turing(counts, other=other, other_singletons=other_singletons,
-                                 other_doubletons=other_doubletons)
+                                 other_doubletons=other_doubletons, other_known=other_known)
     n = int(np.asarray(counts).sum()) + int(other)
     test = "Good-Turing unseen mass, beta-binomial"
     if n <= 0:
@@ -133,32 +146,55 @@ def new_category_expectation(new: int, n_cur: int, counts: np.ndarray, *, other:
 
 
 def vanished_expectation(vanished_share: float, n_cur: int, counts: np.ndarray,
-                         n_ref: int | None = None) -> Expectation:
+                         n_ref: int | None = None, *, multiplicity: np.ndarray | None = None) -> Expectation:
     """Expected share of reference rows whose category is absent from ``n_cur`` current rows,
     and the normal-approximation P(a share at least this large).
 
-    ``counts`` are the categories that can be seen vanishing; ``n_ref`` the reference rows the
-    share is of (default: their sum; more when the profile lumped a tail as ``other``).
+    ``counts`` are the counts of the categories that can be seen vanishing, ``multiplicity``
+    how many categories have each (default one each: a profile's tail comes as its frequency
+    of frequencies); ``n_ref`` the reference rows the share is of (default: their sum; more
+    when a profile lumped a tail it cannot see).
 
     >>> e = vanished_expectation(0.0, 300, np.array([100, 100, 100]))
     >>> e.expected < 1e-50, e.p_value
     (True, 1.0)
+    >>> vanished_expectation(0.0, 99, np.array([1]), 100, multiplicity=np.array([100])).expected
+    1.0
     """
     counts = np.asarray(counts, dtype=np.float64)
-    total = float(counts.sum()) if n_ref is None else float(n_ref)
-    test = "absence probability (1 - s)^m, normal approximation"
+    weight = np.ones_like(counts) if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)
+    total = float(np.dot(counts, weight)) if n_ref is None else float(n_ref)
+    test = "absence probability C(n - r, m) / C(n - 1, m), normal approximation"
     if total <= 0 or n_cur < 1:
         return Expectation(0.0, 1.0, test)
+    absent = absence_probability(counts, int(round(total)), n_cur)
     share = counts / total
-    with np.errstate(divide="ignore"):  # a category holding every row: log1p(-1) = -inf, absent 0
-        absent = np.exp(n_cur * np.log1p(-np.minimum(share, 1.0)))
-    mean = float(np.sum(share * absent))
-    sd = math.sqrt(float(np.sum(share * share * absent * (1.0 - absent))))
+    mean = float(np.sum(weight * share * absent))
+    sd = math.sqrt(float(np.sum(weight * share * share * absent)))
     if vanished_share <= mean:
         return Expectation(mean, 1.0, test)
     if sd <= 0:
         return Expectation(mean, 0.0, test)
     return Expectation(mean, float(stats.norm.sf((vanished_share - mean) / sd)), test)
+
+
+def absence_probability(counts: np.ndarray, n_ref: int, n_cur: int) -> np.ndarray:
+    """Unbiased estimate of the chance that a category seen ``r`` times in ``n_ref`` rows is
+    absent from ``n_cur`` fresh rows, weighted by row: ``C(n - r, m) / C(n - 1, m)`` with
+    ``m = min(n_cur, n_ref - 1)`` (see the module docstring).
+
+    >>> absence_probability(np.array([1, 2, 3]), 10, 4).round(4).tolist()   # 1, 5/9, 5/9 * 4/8
+    [1.0, 0.5556, 0.2778]
+    """
+    r = np.asarray(counts, dtype=np.float64)
+    n = float(n_ref)
+    m = float(max(min(n_cur, n_ref - 1), 0))
+    out = np.zeros(r.shape, dtype=np.float64)
+    possible = r <= n - m
+    rr = r[possible]
+    out[possible] = np.exp(special.gammaln(n - rr + 1) + special.gammaln(n - m) - special.gammaln(n)
+                           - special.gammaln(n - rr - m + 1))
+    return np.minimum(out, 1.0)
 
 
 def proportion_increase(cur_hits: int, n_cur: int, ref_hits: int, n_ref: int,

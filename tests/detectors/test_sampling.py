@@ -56,6 +56,10 @@ def test_good_turing_on_a_hand_built_count_vector() -> None:
     assert mean == pytest.approx(n1 / n + 10 / n, rel=1e-12)
     assert variance == pytest.approx((n1 + 2 * n2 - n1**2 / n) / n**2 + 0.4 * 0.6 / n, rel=1e-12)
     assert good_turing(np.array([], dtype=np.int64)) == (0.0, 0.0)
+    # a tail the profile knows by membership: its rows are known, only its singletons count
+    mean, variance = good_turing(counts, other=10, other_singletons=4, other_doubletons=3, other_known=True)
+    assert mean == pytest.approx(n1 / n, rel=1e-12)
+    assert variance == pytest.approx((n1 + 2 * n2 - n1**2 / n) / n**2, rel=1e-12)
 
 
 def _zipf(categories: int) -> np.ndarray:
@@ -99,16 +103,42 @@ def test_new_categories_well_over_the_expectation_are_significant() -> None:
 
 
 def test_vanished_expectation_by_hand() -> None:
-    # shares 1/2, 1/4, 1/4, two current rows: each is absent with probability (1 - s)^2
+    # counts 2, 1, 1 (n = 4), two current rows. A reference row's category is absent from 2 of
+    # the other 3 rows with probability C(4 - r, 2) / C(3, 2): 1/3 for the pair, 1 for a singleton
     e = vanished_expectation(0.0, 2, np.array([2, 1, 1]))
-    assert e.expected == pytest.approx(0.5 * 0.25 + 2 * 0.25 * 0.5625, rel=1e-12)
+    assert e.expected == pytest.approx(0.5 * (1 / 3) + 2 * 0.25 * 1, rel=1e-12)
     assert e.p_value == 1.0
-    # a share of the whole reference when a tail was lumped: 4 rows of 8
+    # a share of the whole reference when a tail was lumped: 4 rows of 8, C(6, 2) / C(7, 2) = 5/7
     assert vanished_expectation(0.0, 2, np.array([2, 1, 1]), 8).expected == pytest.approx(
-        0.25 * 0.75**2 + 2 * 0.125 * 0.875**2, rel=1e-12)
-    sd = math.sqrt(0.5**2 * 0.25 * 0.75 + 2 * 0.25**2 * 0.5625 * 0.4375)
+        0.25 * 5 / 7 + 2 * 0.125 * 1, rel=1e-12)
+    # a tail given as its frequency of frequencies is the same as its categories one by one
+    assert vanished_expectation(0.0, 2, np.array([2, 1]), multiplicity=np.array([1, 2])).expected == \
+        pytest.approx(e.expected, rel=1e-12)
+    sd = math.sqrt(0.5**2 * (1 / 3) + 2 * 0.25**2 * 1)  # sum of s^2 a
     e = vanished_expectation(0.75, 2, np.array([2, 1, 1]))
-    assert e.p_value == pytest.approx(stats.norm.sf((0.75 - 0.40625) / sd), rel=1e-12)
+    assert e.p_value == pytest.approx(stats.norm.sf((0.75 - 2 / 3) / sd), rel=1e-12)
+    # a window larger than the reference is judged as one of n - 1 rows: here N1 / n
+    assert vanished_expectation(0.0, 50, np.array([2, 1, 1])).expected == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_ref, n_cur", [(300, 300), (1_000, 300), (2_000, 1_000)])
+def test_vanished_expectation_is_unbiased_and_holds_its_level_on_an_unchanged_zipf_column(
+        n_ref: int, n_cur: int) -> None:
+    # the plug-in (1 - r/n)^m expected 12 % where 29 % vanish at 1,000 rows a side: every
+    # unchanged run of an id-like column warned
+    rng = np.random.default_rng(3)
+    p = _zipf(6_000)
+    runs = 600
+    refs = rng.multinomial(n_ref, p, size=runs)
+    curs = rng.multinomial(n_cur, p, size=runs)
+    seen = np.array([(r[(r > 0) & (c == 0)]).sum() / n_ref for r, c in zip(refs, curs)])
+    tests = [vanished_expectation(float(v), n_cur, r[r > 0]) for v, r in zip(seen, refs)]
+    expected = np.array([t.expected for t in tests])
+    diff = seen - expected
+    assert abs(diff.mean()) < 4 * diff.std() / math.sqrt(runs)
+    p_values = np.array([t.p_value for t in tests])
+    for level in (0.01, 0.05):
+        assert np.mean(p_values < level) <= level + 3 * math.sqrt(level / runs)
 
 
 @pytest.mark.parametrize("direction, alternative", [("increase", "greater"), ("decrease", "less"),

@@ -51,9 +51,8 @@ def align(ref: ColumnProfile, cur: ColumnProfile, *, top: int, missing_as_catego
         ref_counts, cur_counts = ref.bin_counts.astype(np.float64), cur.bin_counts.astype(np.float64)
     else:
         keep = ref.categories[:top]
-        cur_map = cur.category_counts()
         ref_counts = np.asarray(ref.counts[:top], dtype=np.float64)
-        cur_counts = np.array([cur_map.get(c, 0) for c in keep], dtype=np.float64)
+        cur_counts = cur.counts_of(list(keep)).astype(np.float64)
         ref_other = float(ref.n_present - ref_counts.sum())
         cur_other = float(cur.n_present - cur_counts.sum())
         labels = tuple(keep)
@@ -77,11 +76,10 @@ def all_categories(ref: ColumnProfile, cur: ColumnProfile, *, missing_as_categor
     """
     if ref.other_count:
         return align(ref, cur, top=len(ref.categories), missing_as_category=missing_as_category)
-    cur_map = cur.category_counts()
-    known = set(ref.categories)
-    labels = list(ref.categories) + [c for c in cur.categories if c not in known]
-    ref_counts = np.concatenate([ref.counts.astype(np.float64), np.zeros(len(labels) - len(ref.categories))])
-    cur_counts = np.array([cur_map.get(c, 0) for c in labels], dtype=np.float64)
+    new = cur.category_array()[ref.positions(cur.category_array()) < 0]
+    labels = list(ref.categories) + new.tolist()
+    ref_counts = np.concatenate([ref.counts.astype(np.float64), np.zeros(new.size)])
+    cur_counts = cur.counts_of(labels).astype(np.float64)
     if missing_as_category:
         labels.append(MISSING_LABEL)
         ref_counts = np.append(ref_counts, float(ref.n_missing))
