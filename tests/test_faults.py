@@ -42,6 +42,7 @@ from driftwatch.store import Store
 from driftwatch.store import outbox as store_outbox
 from driftwatch.webhooks import verify
 
+from .alerts.test_dispatcher import Clock  # the dispatcher's clock, moved only by the test
 from .conftest import PG_ENV, free_port, wait_for
 from .test_daemon import DRIFTWATCH, Daemon, Project, aware, write_data
 
@@ -213,16 +214,6 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TIMEOUT = 1.0
 #: The trickled answer: 46 bytes at one a second, far beyond ``TIMEOUT``.
 TRICKLE = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-
-
-class Clock:
-    """The dispatcher's clock: the current second, moved only by the test (no backoff is slept)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.fromtimestamp(int(time.time()), UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
