@@ -323,6 +323,15 @@ def profile_categorical(series: pd.Series, column: str, *, max_categories: int |
     ``max_categories`` most frequent, the set of the rest (``CategoryTail.build``: exact up to
     ``exact_limit`` categories, else a Bloom filter of false-positive rate ``fp_rate``)."""
     counts, n_missing = category_counts(series)
+    return categorical_profile(counts, column, n=int(len(series)), n_missing=n_missing, dtype=str(series.dtype),
+                               max_categories=max_categories, exact_limit=exact_limit, fp_rate=fp_rate)
+
+
+def categorical_profile(counts: pd.Series, column: str, *, n: int, n_missing: int, dtype: str,
+                        max_categories: int | None = None, exact_limit: int | None = None,
+                        fp_rate: float | None = None) -> ColumnProfile:
+    """The profile of a categorical column from its counts per key (``values.category_counts``
+    of a frame, or a database's ``GROUP BY`` through ``values.keyed_counts``)."""
     keys, values = counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=np.int64)
     other = singletons = doubletons = 0
     tail = None
@@ -333,7 +342,7 @@ def profile_categorical(series: pd.Series, column: str, *, max_categories: int |
         tail = CategoryTail.build(keys[max_categories:], rest, exact_limit=exact_limit, fp_rate=fp_rate)
         keys, values = keys[:max_categories], values[:max_categories]
     return ColumnProfile(
-        name=column, kind="categorical", n=int(len(series)), n_missing=n_missing, dtype=str(series.dtype),
+        name=column, kind="categorical", n=n, n_missing=n_missing, dtype=dtype,
         categories=tuple(keys), counts=values, other_count=other,
         other_singletons=singletons, other_doubletons=doubletons, tail=tail,
     )

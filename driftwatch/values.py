@@ -56,18 +56,29 @@ def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
     """
     if isinstance(series.dtype, pd.StringDtype):  # text held by pandas (Arrow or Python): its own key
         keys, values = _text_counts(series)
+        keyed = pd.Series(values, index=pd.Index(keys, dtype=object))
     else:
         counts = series.value_counts(dropna=True, sort=False)
-        values, index = counts.to_numpy(dtype=np.int64), counts.index
-        if not (values > 0).all():  # a pandas Categorical lists its unused categories with count 0
-            index, values = index[values > 0], values[values > 0]
-        keys, unique = _category_keys(index.to_numpy(dtype=object))
-        if not unique:
-            grouped = pd.Series(values, index=pd.Index(keys, dtype=object)).groupby(level=0, sort=False).sum()
-            keys, values = grouped.index.to_numpy(dtype=object), grouped.to_numpy(dtype=np.int64)
-        order = _by_count_then_key(keys, values)
-        keys, values = keys[order], values[order]
-    return pd.Series(values, index=pd.Index(keys, dtype=object)), int(len(series) - int(values.sum()))
+        keyed = keyed_counts(counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=np.int64))
+    return keyed, int(len(series) - int(keyed.sum()))
+
+
+def keyed_counts(distinct: np.ndarray, counts: np.ndarray) -> pd.Series:
+    """Counts of distinct raw values (none missing) as counts per ``category_key``, most
+    frequent first, ties by key: what ``category_counts`` makes of a pandas column, and what
+    a database's ``GROUP BY`` becomes (``driftwatch.pushdown``), so both agree key for key.
+
+    >>> keyed_counts(np.array([1.0, 1, "a"], dtype=object), np.array([2, 3, 4])).to_dict()
+    {'1': 5, 'a': 4}
+    """
+    if not (counts > 0).all():  # a pandas Categorical lists its unused categories with count 0
+        distinct, counts = distinct[counts > 0], counts[counts > 0]
+    keys, unique = _category_keys(distinct)
+    if not unique:
+        grouped = pd.Series(counts, index=pd.Index(keys, dtype=object)).groupby(level=0, sort=False).sum()
+        keys, counts = grouped.index.to_numpy(dtype=object), grouped.to_numpy(dtype=np.int64)
+    order = _by_count_then_key(keys, counts)
+    return pd.Series(counts[order], index=pd.Index(keys[order], dtype=object))
 
 
 def _text_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:

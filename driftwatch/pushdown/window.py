@@ -1,0 +1,97 @@
+"""A current window's column profiles, computed by the database that holds it.
+
+The detectors compare two ``ColumnProfile``s and do not learn where either came from: this
+module fills the current side's from the aggregates of ``pushdown.sql`` instead of from a
+pandas frame, with the reference's bin edges, so a window of any size costs the driftwatch
+process the size of its answers (a row of figures, a bounded sorted sample per numeric column,
+the distinct categories), never the size of its rows.
+
+Exact, and equal to ``profiling.profile_numeric`` / ``profile_categorical`` on the same rows:
+row, missing, ``±inf`` and finite counts, minimum, maximum, counts per bin, counts per
+category. The mean and standard deviation come from shifted sums (equal to 1e-9 relative on
+ordinary data). Sorted values are all the finite values up to ``max_sorted`` of them, else
+``max_sorted`` evenly spaced order statistics: the empirical CDF then moves by at most
+``1 / max_sorted``, the bound the reference's thinned sample already carries, and each method
+is told the true count (``ColumnProfile.n_finite``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Connection, RowMapping
+
+from ..profiling import ColumnProfile, Profile, categorical_profile
+from ..values import keyed_counts
+from .sql import Source, category_groups, numeric_summary, sorted_values
+
+__all__ = ["DEFAULT_MAX_SORTED", "profile_window"]
+
+#: Sorted values fetched per numeric column at most (the reference keeps as many by default).
+DEFAULT_MAX_SORTED = 250_000
+
+
+def profile_window(conn: Connection, source: Source, reference: Profile, columns: Sequence[str], *,
+                   dtypes: Mapping[str, str] | None = None,
+                   max_sorted: int = DEFAULT_MAX_SORTED) -> tuple[int, dict[str, ColumnProfile]]:
+    """The window's row count and the profiles of ``columns`` (each profiled as the reference's
+    kind of it), computed in the database behind ``conn``."""
+    dialect = conn.dialect.name
+    dtypes = dtypes or {}
+    numeric = [c for c in columns if reference.columns[c].kind == "numeric"]
+    categorical = [c for c in columns if reference.columns[c].kind != "numeric"]
+    edges = {c: reference.columns[c].edges for c in numeric}
+    shifts = {c: _shift(reference.columns[c]) for c in numeric}
+    row = conn.execute(numeric_summary(source, numeric, edges, shifts, dialect)).mappings().one()
+    n_rows = int(row["n"])
+    profiles: dict[str, ColumnProfile] = {}
+    for i, name in enumerate(numeric):
+        figures = _numeric_figures(row, i, n_rows, edges[name], shifts[name])
+        n_finite = figures["n_finite"]
+        values = np.empty(0, dtype=np.float64)
+        if n_finite:
+            query = sorted_values(source, name, n_finite=n_finite, limit=max_sorted, dialect=dialect)
+            values = np.fromiter((float(v) for (v,) in conn.execute(query)), dtype=np.float64)
+        profiles[name] = ColumnProfile(name=name, kind="numeric", dtype=dtypes.get(name, "float64"),
+                                       sorted_values=values, edges=edges[name], **figures)
+    for name in categorical:
+        groups = conn.execute(category_groups(source, name)).all()
+        present = [(value, int(count)) for value, count in groups if value is not None]
+        distinct = np.empty(len(present), dtype=object)
+        distinct[:] = [value for value, _ in present]
+        counts = keyed_counts(distinct, np.array([count for _, count in present], dtype=np.int64))
+        profiles[name] = categorical_profile(counts, name, n=n_rows, n_missing=n_rows - int(counts.sum()),
+                                             dtype=dtypes.get(name, "object"))
+    return n_rows, profiles
+
+
+def _shift(reference: ColumnProfile) -> float:
+    """Where the shifted sums are taken from: the reference mean, near the window's own."""
+    return reference.mean if math.isfinite(reference.mean) else 0.0
+
+
+def _numeric_figures(row: RowMapping, i: int, n_rows: int, edges: np.ndarray, shift: float) -> dict[str, Any]:
+    """The counts and moments of column ``i`` of a ``numeric_summary`` row."""
+    present = int(row[f"{i}_present"]) - int(row[f"{i}_nan"] or 0)
+    posinf, neginf = int(row[f"{i}_posinf"] or 0), int(row[f"{i}_neginf"] or 0)
+    n_finite = present - posinf - neginf
+    mean = std = minimum = maximum = math.nan
+    if n_finite:
+        s1, s2 = float(row[f"{i}_sum1"]), float(row[f"{i}_sum2"])
+        mean = shift + s1 / n_finite
+        if n_finite > 1:
+            std = math.sqrt(max(s2 - s1 * s1 / n_finite, 0.0) / (n_finite - 1))
+        minimum, maximum = float(row[f"{i}_min"]), float(row[f"{i}_max"])
+    below = np.array([int(row[f"{i}_below_{j}"] or 0) for j in range(edges.size)], dtype=np.int64)
+    if edges.size:
+        bins = np.diff(np.concatenate(([0], below, [n_finite]))).astype(np.int64)
+        bins[0] += neginf
+        bins[-1] += posinf
+    else:
+        bins = np.array([n_finite + neginf + posinf], dtype=np.int64)
+    return {"n": n_rows, "n_missing": n_rows - present, "n_finite": n_finite, "n_posinf": posinf,
+            "n_neginf": neginf, "mean": mean, "std": std, "minimum": minimum, "maximum": maximum,
+            "bin_counts": bins}

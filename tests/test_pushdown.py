@@ -1,0 +1,141 @@
+"""Pushed-down window profiles equal the pulled ones (issue 13): the same rows profiled by the
+database (``driftwatch.pushdown``) and by pandas after ``read_sql`` give the same counts, bins,
+extremes, categories and sorted values, and moments to 1e-9 — on SQLite, DuckDB and, when
+``DRIFTWATCH_TEST_POSTGRES_URL`` is set, PostgreSQL (which, unlike SQLite, stores NaN)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from driftwatch.profiling import profile, profile_categorical, profile_numeric
+from driftwatch.pushdown import Source, profile_window
+from driftwatch.pushdown.sql import numeric_summary, sorted_values
+
+ROWS = 600
+SCHEMA = {"numeric": ["x", "k", "flat"], "categorical": ["c", "n"]}
+
+
+def _rows() -> list[dict[str, Any]]:
+    """Two days of rows: normal values with NULL, NaN and ±inf mixed in, integers, a constant,
+    text categories with NULLs and a rare one, integer categories."""
+    rng = np.random.default_rng(13)
+    rows = []
+    for i in range(ROWS):
+        x: float | None = float(rng.normal(0.3, 1.2))
+        roll = rng.random()
+        if roll < 0.03:
+            x = None
+        elif roll < 0.05:
+            x = math.nan
+        elif roll < 0.06:
+            x = math.inf
+        elif roll < 0.065:
+            x = -math.inf
+        rows.append({"day": 1 + i % 2, "x": x, "k": int(rng.integers(-5, 40)), "flat": 2.5,
+                     "c": None if rng.random() < 0.05 else str(rng.choice(["a", "b", "c", "zz"], p=[.5, .3, .19, .01])),
+                     "n": int(rng.integers(0, 4))})
+    return rows
+
+
+def _table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table("events", metadata, sa.Column("day", sa.Integer), sa.Column("x", sa.Float),
+                    sa.Column("k", sa.Integer), sa.Column("flat", sa.Float), sa.Column("c", sa.String(8)),
+                    sa.Column("n", sa.Integer))
+
+
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'w.db'}"
+    elif request.param == "duckdb":
+        pytest.importorskip("duckdb_engine")
+        url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    made = sa.create_engine(url)
+    metadata = sa.MetaData()
+    table = _table(metadata)
+    metadata.create_all(made)
+    with made.begin() as conn:
+        conn.execute(table.insert(), _rows())
+    yield made
+    made.dispose()
+
+
+REFERENCE = profile(pd.DataFrame({
+    "x": np.random.default_rng(1).normal(0, 1, 400), "k": np.arange(400) % 30, "flat": np.full(400, 2.5),
+    "c": np.random.default_rng(2).choice(["a", "b", "c"], 400), "n": np.arange(400) % 3}), SCHEMA)
+DAY_ONE = Source(sa.table("events"), (sa.column("day") == sa.bindparam(None, 1),))
+
+
+def _pulled(engine: sa.Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(sa.text("SELECT x, k, flat, c, n FROM events WHERE day = 1"), conn)
+
+
+def test_pushed_down_profiles_equal_the_pulled_ones(engine: sa.Engine) -> None:
+    frame = _pulled(engine)
+    with engine.connect() as conn:
+        n_rows, pushed = profile_window(conn, DAY_ONE, REFERENCE, ["x", "k", "flat", "c", "n"])
+    assert n_rows == len(frame) == ROWS // 2
+    for name in ("x", "k", "flat"):
+        want = profile_numeric(frame[name], name, edges=REFERENCE.columns[name].edges)
+        got = pushed[name]
+        assert (got.n, got.n_missing, got.n_finite, got.n_posinf, got.n_neginf) == \
+               (want.n, want.n_missing, want.n_finite, want.n_posinf, want.n_neginf), name
+        assert (got.minimum, got.maximum) == (want.minimum, want.maximum), name
+        assert got.bin_counts.tolist() == want.bin_counts.tolist(), name
+        assert got.sorted_values.tolist() == want.sorted_values.tolist(), name
+        assert got.mean == pytest.approx(want.mean, rel=1e-9, abs=1e-12), name
+        if name == "flat":
+            assert got.std == pytest.approx(0.0, abs=1e-12)
+        else:
+            assert got.std == pytest.approx(want.std, rel=1e-9), name
+    for name in ("c", "n"):
+        want = profile_categorical(frame[name], name)
+        got = pushed[name]
+        assert (got.n, got.n_missing, got.categories, got.counts.tolist()) == \
+               (want.n, want.n_missing, want.categories, want.counts.tolist()), name
+
+
+def test_a_database_that_stores_nan_counts_it_missing_as_pandas_does(engine: sa.Engine) -> None:
+    """Hand-counted: day 1's ``x`` holds NULLs, NaNs (SQLite keeps them as NULL), +inf and -inf."""
+    expected = [r["x"] for r in _rows() if r["day"] == 1]
+    missing = sum(1 for v in expected if v is None or (isinstance(v, float) and math.isnan(v)))
+    with engine.connect() as conn:
+        _, pushed = profile_window(conn, DAY_ONE, REFERENCE, ["x"])
+    x = pushed["x"]
+    assert (x.n_missing, x.n_posinf, x.n_neginf) == (missing, expected.count(math.inf), expected.count(-math.inf))
+    assert x.n_finite == len(expected) - missing - x.n_posinf - x.n_neginf > 0
+
+
+def test_a_big_window_keeps_evenly_spaced_order_statistics(engine: sa.Engine) -> None:
+    """Past ``max_sorted`` the sample is the ``⌈i (n − 1) / (k − 1)⌉``-th smallest values, i = 0…k−1:
+    first and last included, and the empirical CDF within 1 / k of the full one."""
+    frame = _pulled(engine)
+    finite = np.sort(frame["k"].to_numpy(dtype=float))
+    with engine.connect() as conn:
+        _, pushed = profile_window(conn, DAY_ONE, REFERENCE, ["k"], max_sorted=40)
+    got = pushed["k"]
+    ranks = [math.ceil(i * (finite.size - 1) / 39) for i in range(40)]
+    assert got.n_finite == finite.size and got.sorted_values.tolist() == finite[ranks].tolist()
+
+
+def test_values_are_bound_never_written_into_the_sql() -> None:
+    """Edges, shifts and limits are parameters: the statement text holds none of them."""
+    edges = {"x": np.array([-1.2345678, 0.5, 7.25])}
+    summary = numeric_summary(DAY_ONE, ["x"], edges, {"x": 0.123456}, "postgresql")
+    sample = sorted_values(DAY_ONE, "x", n_finite=98765, limit=4321, dialect="postgresql")
+    for statement in (summary, sample):
+        text = str(statement.compile(dialect=postgresql.dialect()))
+        assert not any(v in text for v in ("1.2345678", "0.5", "7.25", "0.123456", "98764", "4320", "'inf", "Infinity", "NaN"))
+        assert "%(" in text  # psycopg's named parameters
