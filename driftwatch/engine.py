@@ -28,6 +28,7 @@ from .errors import DataError, DriftwatchError
 from .labels import join_labels
 from .model import Finding, Result, Window
 from .profiling import Profile, ProfileOptions, cache_key, profile
+from .pushdown.run import pushed_down
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -42,10 +43,10 @@ log = logging.getLogger("driftwatch.engine")
 ENGINE = "engine"
 
 
-def detect(reference: Profile, current: pd.DataFrame, detectors: Sequence[Detector],
+def detect(reference: Profile, current: pd.DataFrame | CurrentData, detectors: Sequence[Detector],
            context: Mapping[str, Any] | None = None) -> list[tuple[str, Finding]]:
     """Every detector's findings on one current window, tagged with the detector name."""
-    data = CurrentData(current, reference, context=context)
+    data = current if isinstance(current, CurrentData) else CurrentData(current, reference, context=context)
     return [(type(detector).name, finding)
             for detector in detectors
             for finding in detector.run(reference, data, reference.schema)]
@@ -206,17 +207,20 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
             id_column = monitor.labels.id_column or reference.schema.id
             if id_column:
                 needed.add(id_column)
-        # Without a configured schema every column is watched, so read them all (new ones too).
-        current = monitor.current.fetch(window, sorted(needed) if monitor.schema is not None else None)
-        if monitor.labels is not None:
-            current = join_labels(current, monitor.labels, reference.schema, window, now,
-                                  where=f"monitor {monitor.name!r} window {window}")
         context = {}
         if now < window.end + monitor.label_delay:
             context["labels_due_at"] = (window.end + monitor.label_delay).isoformat()
+        data = pushed_down(monitor, window, reference, sorted(needed), options, context)
+        if data is None:
+            # Without a configured schema every column is watched, so read them all (new ones too).
+            current = monitor.current.fetch(window, sorted(needed) if monitor.schema is not None else None)
+            if monitor.labels is not None:
+                current = join_labels(current, monitor.labels, reference.schema, window, now,
+                                      where=f"monitor {monitor.name!r} window {window}")
+            data = CurrentData(current, reference, context=context)
         results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
-                   for d, f in detect(reference, current, monitor.detectors, context)]
-        store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=int(len(current)),
+                   for d, f in detect(reference, data, monitor.detectors, context)]
+        store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=data.n_rows,
                          after=_alert_hook(alerts, monitor, run_id, results, None, now), **closing)
         return RunOutcome(monitor.name, window, run_id, "succeeded", results)
     except Exception as exc:  # every failure ends the run as failed, never left running

@@ -29,8 +29,12 @@ from sqlalchemy.types import TypeEngine
 
 from ..errors import ConnectorError, DataError
 from ..model import Window
+from ..profiling import Profile
+from ..pushdown import MODES, PushdownUnavailable, Source, profile_window
+from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..secrets import Secret, redact_url
 from .file import cut_window, present_columns, requested_columns, utc_timestamps
+from .reflect import table_columns
 
 __all__ = ["SqlConnector", "dispose_engines"]
 
@@ -76,7 +80,7 @@ class SqlConnector:
 
     >>> c = SqlConnector("postgresql+psycopg://app:hunter2@db/prod", table="events")
     >>> c
-    SqlConnector(url=***, table='events', query=None, timestamp_column=None, db_schema=None)
+    SqlConnector(url=***, table='events', query=None, timestamp_column=None, db_schema=None, pushdown='prefer')
     >>> SqlConnector("sqlite:///x.db", table="t", query="select 1")
     Traceback (most recent call last):
     ...
@@ -90,6 +94,7 @@ class SqlConnector:
     query: str | None = None
     timestamp_column: str | None = None
     db_schema: str | None = None
+    pushdown: str = "prefer"
 
     def __post_init__(self) -> None:
         if isinstance(self.url, str):
@@ -112,6 +117,8 @@ class SqlConnector:
                 raise ValueError(f"{key}: must be a non-empty string, got {value!r}")
         if self.db_schema is not None and self.query is not None:
             raise ValueError("db_schema: only applies to table; qualify the names inside query instead")
+        if self.pushdown not in MODES:
+            raise ValueError(f"pushdown: must be one of {', '.join(MODES)}, got {self.pushdown!r}")
 
     @property
     def redacted_url(self) -> str:
@@ -139,9 +146,7 @@ class SqlConnector:
         ``columns=None`` reads every column.
         """
         wanted = requested_columns(columns, self.timestamp_column)
-        path = self._sqlite_path()
-        if path is not None and not os.path.exists(path):  # SQLite would create it, empty: a source is only read
-            raise ConnectorError(f"sql connector {self.redacted_url}: no such SQLite database file")
+        self._check_file()
         try:
             engine = _engine(self._url())
             with engine.connect() as conn:
@@ -164,6 +169,56 @@ class SqlConnector:
             return frame
         frame[ts] = utc_timestamps(frame[ts], where=f"sql connector {self.redacted_url}: column {ts!r}")
         return cut_window(frame, ts, window) if window is not None else frame
+
+    def profile_window(self, window: Window, reference: Profile, columns: Sequence[str], *,
+                       max_sorted: int) -> WindowProfiles:
+        """The window's column profiles computed by the database (``driftwatch.pushdown``);
+        ``PushdownUnavailable`` when its rows cannot be cut or read exactly in SQL: a query
+        source, a timestamp kept as text (SQLite), a numeric column the database keeps as
+        something else."""
+        if self.query is not None:
+            raise PushdownUnavailable("a query source is read whole (pushdown profiles tables)")
+        self._check_file()
+        try:
+            engine = _engine(self._url())
+            with engine.connect() as conn:
+                types = self._columns(conn, refresh=False)
+                if any(c not in types for c in columns):
+                    types = self._columns(conn, refresh=True)
+                conditions = self._exact_window(conn.dialect.name, types, window)
+                present = [c for c in columns if c in types]
+                for name in present:
+                    if reference.columns[name].kind == "numeric" and not numeric_type(types[name]):
+                        raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the database")
+                source = Source(sa.table(self.table or "", schema=self.db_schema), tuple(conditions))
+                n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+        except NoSuchTableError:
+            raise ConnectorError(
+                f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
+        except SQLAlchemyError as exc:
+            self._forget_columns()
+            raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
+        return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
+
+    def _check_file(self) -> None:
+        """A SQLite source must exist: opening a missing file would create it, empty."""
+        path = self._sqlite_path()
+        if path is not None and not os.path.exists(path):
+            raise ConnectorError(f"sql connector {self.redacted_url}: no such SQLite database file")
+
+    def _exact_window(self, dialect: str, types: dict[str, TypeEngine[Any]],
+                      window: Window) -> list[ColumnElement[bool]]:
+        """The conditions that cut exactly ``window`` in SQL (none without a timestamp column)."""
+        ts = self.timestamp_column
+        if ts is None:
+            return []
+        if ts not in types:
+            raise DataError(f"sql connector {self.redacted_url}: table {self._qualified()!r} "
+                            f"has no timestamp column {ts!r}")
+        if dialect == "sqlite" or not isinstance(types[ts], (sa.DateTime, sa.Date)):
+            raise PushdownUnavailable(f"timestamp column {ts!r} is {types[ts]} on {dialect}: "
+                                      "the window is cut after reading")
+        return self._window_conditions(ts, types[ts], dialect, window)
 
     def version(self, window: Window | None) -> str:
         """SHA-256 over the redacted URL, table or query, schema, timestamp column and window.
@@ -244,8 +299,7 @@ class SqlConnector:
             cached = None if refresh else _COLUMNS.get(key)
         if cached is not None:
             return cached
-        reflected = sa.inspect(conn).get_columns(self.table, schema=self.db_schema)
-        found = {col["name"]: col["type"] for col in reflected}
+        found = table_columns(conn, self.table, self.db_schema)
         with _LOCK:
             _COLUMNS[key] = found
         return found

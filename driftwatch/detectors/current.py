@@ -35,11 +35,26 @@ class CurrentData:
         self.context: Mapping[str, Any] = dict(context or {})
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._cache: dict[str, ColumnProfile | DataError] = {}
+        self._n_rows: int | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def profiled(cls, reference: Profile, n_rows: int, profiles: Mapping[str, ColumnProfile],
+                 dtypes: Mapping[str, str], *, context: Mapping[str, Any] | None = None) -> CurrentData:
+        """A window whose profiles were computed elsewhere (by its database, ``driftwatch.pushdown``).
+
+        ``frame`` is then empty but has the source's columns and dtypes, so what a detector asks
+        of the columns (which exist, of what type) has the same answer as on pulled rows.
+        """
+        frame = pd.DataFrame({name: pd.Series(dtype=_known_dtype(dtype)) for name, dtype in dtypes.items()})
+        data = cls(frame, reference, context=context)
+        data._n_rows = n_rows
+        data._cache.update(profiles)
+        return data
 
     @property
     def n_rows(self) -> int:
-        return int(len(self.frame))
+        return self._n_rows if self._n_rows is not None else int(len(self.frame))
 
     def _build(self, column: str) -> ColumnProfile | DataError:
         ref = self.reference.columns[column]
@@ -65,3 +80,12 @@ class CurrentData:
                 built = {c: self._build(c) for c in missing}
             self._cache.update(built)
             return {c: self._cache[c] for c in wanted}
+
+
+def _known_dtype(name: str) -> str:
+    """``name`` if pandas knows it, else ``object`` (a database type it would read as objects)."""
+    try:
+        pd.api.types.pandas_dtype(name)
+    except TypeError:
+        return "object"
+    return name

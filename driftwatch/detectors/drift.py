@@ -122,6 +122,8 @@ class DriftDetector:
     """
 
     name: ClassVar[str] = "drift"
+    #: Reads only column profiles, never rows: a window profiled by its database will do.
+    profiles_only: ClassVar[bool] = True
 
     method: str = "auto"
     threshold: float | None = None

@@ -90,6 +90,8 @@ class QualityDetector:
     """
 
     name: ClassVar[str] = "quality"
+    #: Reads only column profiles, never rows: a window profiled by its database will do.
+    profiles_only: ClassVar[bool] = True
 
     min_rows: int = 30
     missing_share_increase: float = 0.10

@@ -6,7 +6,16 @@ returns the same ``ColumnProfile``s ``profiling`` makes from a pandas frame.
 
 from __future__ import annotations
 
+from ..errors import ConnectorError
 from .sql import Source
 from .window import DEFAULT_MAX_SORTED, profile_window
 
-__all__ = ["DEFAULT_MAX_SORTED", "Source", "profile_window"]
+__all__ = ["DEFAULT_MAX_SORTED", "MODES", "PushdownUnavailable", "Source", "profile_window"]
+
+#: A connector's ``pushdown``: ``prefer`` profiles in the database when it can and pulls (with a
+#: log line saying why) when it cannot; ``require`` fails the run instead; ``off`` always pulls.
+MODES: tuple[str, ...] = ("prefer", "require", "off")
+
+
+class PushdownUnavailable(ConnectorError):
+    """This window cannot be profiled in its database (the message says why)."""
