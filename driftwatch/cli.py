@@ -24,6 +24,8 @@ from . import __version__, logs
 from .cli_alerts import cmd_outbox, cmd_silence
 from .cli_calibrate import add_parser as add_calibrate_parser
 from .cli_calibrate import cmd_calibrate, window_warnings
+from .cli_explain import add_parser as add_explain_parser
+from .cli_explain import cmd_explain
 from .errors import ConfigError, DriftwatchError, StoreError
 from .model import Result, Window
 from .output import json_lines, shown, table
@@ -106,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="list: at most this many rows (default: 50)")
 
     add_calibrate_parser(sub)
+    add_explain_parser(sub)
 
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=("upgrade",), help="upgrade: apply schema migrations (idempotent)")
@@ -396,7 +399,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo, "run": cmd_run,
             "serve": cmd_serve, "backfill": cmd_backfill, "silence": cmd_silence, "outbox": cmd_outbox,
-            "calibrate": cmd_calibrate, "db": cmd_db}
+            "calibrate": cmd_calibrate, "db": cmd_db,
+            "explain": cmd_explain}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -150,3 +150,32 @@ def test_require_with_a_detector_that_reads_rows_fails_in_one_line(source_url: s
     outcome = _run(config)
     assert outcome.status == "failed"
     assert outcome.error == "monitor 'm': pushdown = \"require\", but detector 'performance' reads rows"
+
+
+def test_explain_prints_the_statements_with_their_parameters_apart(source_url: str, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from driftwatch.cli import main
+
+    code = main(["explain", "--config", str(_config(tmp_path, source_url, "prefer")), "--monitor", "m",
+                 "--at", "2026-11-02T00:00:00+00:00"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("monitor 'm' window [2026-11-01T00:00:00+00:00, 2026-11-02T00:00:00+00:00)")
+    assert "profiled in the database (5 statements)" in out  # figures, 3 sorted samples, 1 GROUP BY
+    assert "-- categories of 'c'" in out and "GROUP BY c" in out
+    sql = "\n".join(line for line in out.splitlines()[2:] if not line.startswith("--"))
+    params = "\n".join(line for line in out.splitlines() if line.startswith("-- parameters"))
+    assert "2026-11-01" not in sql and "2026, 11, 1, 0, 0" in params  # the window is bound, never written
+
+
+def test_explain_says_why_rows_are_pulled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from driftwatch.cli import main
+
+    url = f"sqlite:///{tmp_path / 'src.db'}"
+    with sa.create_engine(url).begin() as conn:
+        pd.DataFrame({"ts": ["2026-11-01T01:00:00"], "x": [1.0], "k": [1], "c": ["a"], "flag": [0.5]}).to_sql(
+            "events", conn, index=False)
+    code = main(["explain", "--config", str(_config(tmp_path, url, "require")), "--monitor", "m",
+                 "--at", "2026-11-02T00:00:00+00:00"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[1].startswith("the run fails: timestamp column 'ts' is TEXT on sqlite")
+    dispose_engines()

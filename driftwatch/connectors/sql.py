@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..model import Window
 from ..profiling import Profile
 from ..pushdown import MODES, PushdownUnavailable, Source, profile_window
 from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
+from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
 from .file import cut_window, present_columns, requested_columns, utc_timestamps
 from .reflect import table_columns
@@ -176,6 +178,25 @@ class SqlConnector:
         ``PushdownUnavailable`` when its rows cannot be cut or read exactly in SQL: a query
         source, a timestamp kept as text (SQLite), a numeric column the database keeps as
         something else."""
+        with self._pushdown(window, reference, columns) as (conn, source, present, types):
+            n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+        return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
+
+    def explain_window(self, window: Window, reference: Profile, columns: Sequence[str], *,
+                       max_sorted: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """The statements ``profile_window`` would run, as ``(what, SQL, parameters)``, compiled
+        for the database (read: its column types, to cut the window); nothing is run."""
+        with self._pushdown(window, reference, columns) as (conn, source, present, _):
+            found = statements(source, reference, present, dialect=conn.dialect.name, max_sorted=max_sorted)
+            compiled = [(what, statement.compile(dialect=conn.dialect)) for what, statement in found]
+        return [(what, str(c), dict(c.params)) for what, c in compiled]
+
+    @contextmanager
+    def _pushdown(self, window: Window, reference: Profile,
+                  columns: Sequence[str]) -> Iterator[tuple[Connection, Source, list[str], dict[str, TypeEngine[Any]]]]:
+        """A connection, the window as a ``Source``, the columns present and every column's type;
+        ``PushdownUnavailable`` when the window cannot be profiled exactly in SQL, and the
+        connector's usual one-line errors for a database that fails."""
         if self.query is not None:
             raise PushdownUnavailable("a query source is read whole (pushdown profiles tables)")
         self._check_file()
@@ -190,15 +211,13 @@ class SqlConnector:
                 for name in present:
                     if reference.columns[name].kind == "numeric" and not numeric_type(types[name]):
                         raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the database")
-                source = Source(sa.table(self.table or "", schema=self.db_schema), tuple(conditions))
-                n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+                yield conn, Source(sa.table(self.table or "", schema=self.db_schema), tuple(conditions)), present, types
         except NoSuchTableError:
             raise ConnectorError(
                 f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
         except SQLAlchemyError as exc:
             self._forget_columns()
             raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
-        return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
 
     def _check_file(self) -> None:
         """A SQLite source must exist: opening a missing file would create it, empty."""

@@ -28,7 +28,7 @@ from ..profiling import ColumnProfile, Profile, categorical_profile
 from ..values import keyed_counts
 from .sql import Source, category_groups, numeric_summary, sorted_values
 
-__all__ = ["DEFAULT_MAX_SORTED", "profile_window"]
+__all__ = ["DEFAULT_MAX_SORTED", "profile_window", "statements"]
 
 #: Sorted values fetched per numeric column at most (the reference keeps as many by default).
 DEFAULT_MAX_SORTED = 250_000
@@ -66,6 +66,24 @@ def profile_window(conn: Connection, source: Source, reference: Profile, columns
         profiles[name] = categorical_profile(counts, name, n=n_rows, n_missing=n_rows - int(counts.sum()),
                                              dtype=dtypes.get(name, "object"))
     return n_rows, profiles
+
+
+def statements(source: Source, reference: Profile, columns: Sequence[str], *, dialect: str,
+               max_sorted: int = DEFAULT_MAX_SORTED) -> list[tuple[str, Any]]:
+    """What ``profile_window`` runs, without running it, as ``(what, statement)``: the aggregate
+    ``SELECT``, each numeric column's sorted values in the form used past ``max_sorted`` finite
+    values (below it the same ``SELECT`` without the ranking), each ``GROUP BY``."""
+    numeric = [c for c in columns if reference.columns[c].kind == "numeric"]
+    edges = {c: reference.columns[c].edges for c in numeric}
+    shifts = {c: _shift(reference.columns[c]) for c in numeric}
+    found: list[tuple[str, Any]] = [("figures of every numeric column",
+                                     numeric_summary(source, numeric, edges, shifts, dialect))]
+    found += [(f"sorted values of {name!r} (more than {max_sorted:,} finite)",
+               sorted_values(source, name, n_finite=max_sorted + 1, limit=max_sorted, dialect=dialect))
+              for name in numeric]
+    found += [(f"categories of {name!r}", category_groups(source, name))
+              for name in columns if name not in numeric]
+    return found
 
 
 def _shift(reference: ColumnProfile) -> float:
