@@ -33,6 +33,8 @@ import pyarrow.parquet as pq
 
 from ..errors import ConnectorError, DataError
 from ..model import Window
+from ..profiling import Profile
+from ..pushdown.types import WindowProfiles
 
 __all__ = [
     "FORMATS", "FileConnector", "cut_window", "detect_format", "present_columns", "requested_columns",
@@ -41,6 +43,9 @@ __all__ = [
 
 #: Values of ``format``; ``auto`` picks one by file suffix.
 FORMATS: tuple[str, ...] = ("auto", "csv", "parquet", "jsonl")
+#: Who profiles a window (``engine``): pandas after reading the rows, DuckDB scanning the
+#: Parquet files in place, or ``auto`` (see ``connectors.file_duckdb``).
+ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
 
 #: The one timestamp dtype connectors return (pandas' default resolution for parsed strings).
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
@@ -156,6 +161,7 @@ class FileConnector:
     path: str
     format: str = "auto"
     timestamp_column: str | None = None
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         if isinstance(self.path, Path):
@@ -168,6 +174,23 @@ class FileConnector:
         if self.timestamp_column is not None and (
                 not isinstance(self.timestamp_column, str) or not self.timestamp_column):
             raise ValueError(f"timestamp_column: must be a column name, got {self.timestamp_column!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine: must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+
+    @property
+    def pushdown(self) -> str:
+        """How a run treats ``engine`` (see ``driftwatch.pushdown.run``): ``duckdb`` must profile
+        in DuckDB, ``auto`` does when it can and the files are big, ``pandas`` never does."""
+        return {"pandas": "off", "duckdb": "require", "auto": "prefer"}[self.engine]
+
+    def profile_window(self, window: Window, reference: Profile, columns: Sequence[str], *,
+                       max_sorted: int) -> WindowProfiles:
+        """The window's profiles computed by DuckDB scanning its Parquet files
+        (``connectors.file_duckdb``); ``PushdownUnavailable`` when that is not the way."""
+        from .file_duckdb import profile_files
+
+        _, kept = self._files(window)
+        return profile_files(self, kept, window, reference, columns, max_sorted=max_sorted)
 
     def with_base_dir(self, base: str | Path) -> FileConnector:
         """A copy whose relative ``path`` is taken relative to ``base`` (a config file's folder).

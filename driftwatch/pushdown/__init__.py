@@ -18,4 +18,9 @@ MODES: tuple[str, ...] = ("prefer", "require", "off")
 
 
 class PushdownUnavailable(ConnectorError):
-    """This window cannot be profiled in its database (the message says why)."""
+    """This window cannot be profiled in its database (the message says why). ``quiet``: an
+    expected choice (small files), logged at DEBUG rather than INFO."""
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet

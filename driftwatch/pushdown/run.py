@@ -53,7 +53,8 @@ def pushed_down(monitor: MonitorSettings, window: Window, reference: Profile, co
     except PushdownUnavailable as exc:
         if mode == "require":
             raise ConnectorError(f"monitor {monitor.name!r}: pushdown = \"require\", but {exc}") from None
-        log.info("monitor %s window %s: rows pulled, not profiled in the database: %s", monitor.name, window, exc)
+        log.log(logging.DEBUG if exc.quiet else logging.INFO,
+                "monitor %s window %s: rows pulled, not profiled in the database: %s", monitor.name, window, exc)
         return None
     log.info("monitor %s window %s: profiled in the database (%d rows)", monitor.name, window, found.n_rows)
     return CurrentData.profiled(reference, found.n_rows, found.profiles, found.dtypes, context=context)
