@@ -179,3 +179,48 @@ def test_explain_says_why_rows_are_pulled(tmp_path: Path, capsys: pytest.Capture
     out = capsys.readouterr().out.splitlines()
     assert code == 0 and out[1].startswith("the run fails: timestamp column 'ts' is TEXT on sqlite")
     dispose_engines()
+
+
+def test_a_database_without_a_function_the_profile_needs_is_pulled_or_fails_naming_it(
+        source_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """As if the database had no window functions: the sorted values ask for one it lacks."""
+    import driftwatch.pushdown.window as window_module
+
+    def lacking(source: Any, column: str, **_: Any) -> sa.Select[Any]:
+        return sa.select(sa.func.no_such_rank(sa.column(column))).select_from(source.selectable)
+
+    monkeypatch.setattr(window_module, "sorted_values", lacking)
+    with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
+        assert _run(_config(tmp_path, source_url, "prefer")).status == "succeeded"
+    dialect = source_url.split(":", 1)[0].split("+", 1)[0]
+    assert f"rows pulled, not profiled in the database: {dialect} cannot run the profile's SQL: " in caplog.text
+    failed = _run(_config(tmp_path, source_url, "require"))
+    assert failed.status == "failed" and failed.error is not None and "\n" not in failed.error
+    assert failed.error.startswith(f"monitor 'm': pushdown = \"require\", but {dialect} cannot run the profile's SQL")
+    assert "no_such_rank" in failed.error
+
+
+def test_a_statement_that_times_out_fails_the_run_in_one_line_without_the_password(
+        tmp_path: Path, postgres_database: str) -> None:
+    """PostgreSQL cancels the profile after statement_timeout (a view that sleeps per row): the
+    run fails with the database's words, the URL's password masked; nothing is pulled instead."""
+    base = sa.engine.make_url(postgres_database)
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE slow_base (ts timestamp, x float8, k int, c text, flag float8)")
+        conn.exec_driver_sql("INSERT INTO slow_base SELECT timestamp '2026-11-01' + g * interval '1 minute', g, g, "
+                             "'a', 0.5 FROM generate_series(1, 50) g")
+        conn.exec_driver_sql("CREATE VIEW slow_events AS SELECT b.*, pg_sleep(0.05)::text AS nap FROM slow_base b")
+    engine.dispose()
+    secret = "hunter2-not-used-by-trust"
+    timed = base.set(password=secret, query={"options": "-c statement_timeout=300"}).render_as_string(
+        hide_password=False)
+    config = _config(tmp_path, timed, "prefer")
+    config.write_text(config.read_text().replace('table = "events"', 'table = "slow_events"'))
+    try:
+        outcome = _run(config)
+    finally:
+        dispose_engines()
+    assert outcome.status == "failed" and outcome.error is not None
+    assert "canceling statement due to statement timeout" in outcome.error and "\n" not in outcome.error
+    assert secret not in outcome.error and "***" in outcome.error

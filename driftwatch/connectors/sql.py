@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchTableError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -215,7 +215,10 @@ class SqlConnector:
         except NoSuchTableError:
             raise ConnectorError(
                 f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
-        except SQLAlchemyError as exc:
+        except ProgrammingError as exc:  # the database lacks what the statements ask of it (a function)
+            dialect = make_url(self._url()).get_backend_name()
+            raise PushdownUnavailable(f"{dialect} cannot run the profile's SQL: {self._reason(exc)}") from None
+        except SQLAlchemyError as exc:  # a timeout, a dropped connection: the run fails, as a pull would
             self._forget_columns()
             raise ConnectorError(f"sql connector {self.redacted_url}: {self._reason(exc)}") from None
 
