@@ -1,8 +1,9 @@
 """Which path a run takes to its current window: profiled where it lives, or pulled.
 
-A connector with a ``pushdown`` setting and a ``profile_window`` method (the SQL connector)
-profiles the window in its database when every detector of the monitor reads only profiles
-(drift, data quality) and no labels are joined to the rows; otherwise the rows are pulled.
+A connector with a ``pushdown`` setting and a ``profile_window`` method (the SQL connector;
+the file connector, whose ``engine`` sets it, through DuckDB) profiles the window where it
+lives when every detector of the monitor reads only profiles (drift, data quality) and no
+labels are joined to the rows; otherwise the rows are pulled.
 ``prefer`` pulls when the database cannot cut or read the window exactly (the log says why),
 ``require`` fails the run instead, ``off`` always pulls.
 """
