@@ -139,3 +139,34 @@ def test_values_are_bound_never_written_into_the_sql() -> None:
         text = str(statement.compile(dialect=postgresql.dialect()))
         assert not any(v in text for v in ("1.2345678", "0.5", "7.25", "0.123456", "98764", "4320", "'inf", "Infinity", "NaN"))
         assert "%(" in text  # psycopg's named parameters
+
+
+def _dialects() -> list[Any]:
+    from sqlalchemy.dialects import mssql, mysql, oracle, sqlite
+    found = [postgresql.dialect(), mysql.dialect(), mssql.dialect(), oracle.dialect(), sqlite.dialect()]
+    for module, name in (("duckdb_engine", "Dialect"), ("trino.sqlalchemy.dialect", "TrinoDialect")):
+        try:
+            found.append(getattr(__import__(module, fromlist=[name]), name)())
+        except ImportError:  # pragma: no cover - both are test extras
+            pass
+    return found
+
+
+@pytest.mark.parametrize("dialect", _dialects(), ids=lambda d: d.name)
+def test_the_statements_compile_for_each_dialect_with_every_value_bound(dialect: Any) -> None:
+    """What ``driftwatch explain`` shows a user of another database: it compiles, tests NaN the
+    way that database can, and binds every value (here the edges, the shift and the window)."""
+    from driftwatch.pushdown.window import statements
+
+    window = Source(sa.table("events"), (sa.column("day") == sa.bindparam("day", 7),))
+    found = statements(window, REFERENCE, ["x", "k", "c"], dialect=dialect.name, max_sorted=1000)
+    assert [what for what, _ in found] == ["figures of every numeric column",
+                                           "sorted values of 'x' (more than 1,000 finite)",
+                                           "sorted values of 'k' (more than 1,000 finite)", "categories of 'c'"]
+    texts = [str(statement.compile(dialect=dialect)) for _, statement in found]
+    nan_test = {"trino": "is_nan(x)", "duckdb": "isnan(x)", "sqlite": None, "mysql": None}.get(dialect.name, "x")
+    if nan_test is not None:
+        assert nan_test in texts[0]
+    edges = [repr(float(e))[:8] for e in REFERENCE.columns["x"].edges[1:-1]]
+    assert not any(edge in text for edge in edges for text in texts)
+    assert all(" 7" not in text and "= 7" not in text for text in texts)
