@@ -28,7 +28,7 @@ from .errors import DataError, DriftwatchError
 from .labels import join_labels
 from .model import Finding, Result, Window
 from .profiling import Profile, ProfileOptions, cache_key, profile
-from .pushdown.run import pushed_down
+from .pushdown.run import pushed_down, pushed_reference
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -102,7 +102,8 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
             return _remember(key, Profile.from_bytes(cached))
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
-    built = profile(read_reference(monitor, window, now), monitor.schema, options)
+    built = pushed_reference(monitor, ref_windows, options) or profile(
+        read_reference(monitor, window, now), monitor.schema, options)
     store.put_profile(key, monitor.name, built.to_bytes())
     return _remember(key, built)
 

@@ -43,7 +43,7 @@ from .outcomes import Outcomes, outcomes_of
 from .values import category_counts, numeric_values
 
 #: Bumped whenever the profile layout changes, so old cached profiles are not reused.
-PROFILE_FORMAT = 5
+PROFILE_FORMAT = 6
 
 
 @dataclass(frozen=True)
@@ -267,12 +267,19 @@ def bin_counts(sorted_finite: np.ndarray, n_neginf: int, n_posinf: int, edges: n
 def thin(sorted_values: np.ndarray, max_sample: int | None) -> np.ndarray:
     """At most ``max_sample`` evenly spaced order statistics of a sorted sample (all of a smaller one).
 
+    The ``⌈i (n − 1) / (k − 1)⌉``-th smallest for ``i = 0 … k − 1`` (first and last included):
+    integer arithmetic, so a database computes the very same ranks (``pushdown.sql``) and a
+    profile built there equals one built here. The empirical CDF moves by at most ``1 / k``.
+
     >>> thin(np.arange(10.0), 3).tolist()
-    [0.0, 4.0, 9.0]
+    [0.0, 5.0, 9.0]
     """
     if max_sample is None or sorted_values.size <= max_sample:
         return sorted_values
-    index = np.round(np.linspace(0, sorted_values.size - 1, max_sample)).astype(np.int64)
+    if max_sample == 1:
+        return sorted_values[:1]
+    steps = np.arange(max_sample, dtype=np.int64) * (sorted_values.size - 1)
+    index = -(-steps // (max_sample - 1))  # ceiling division
     return sorted_values[index]
 
 

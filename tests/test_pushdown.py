@@ -170,3 +170,46 @@ def test_the_statements_compile_for_each_dialect_with_every_value_bound(dialect:
     edges = [repr(float(e))[:8] for e in REFERENCE.columns["x"].edges[1:-1]]
     assert not any(edge in text for edge in edges for text in texts)
     assert all(" 7" not in text and "= 7" not in text for text in texts)
+
+
+def test_a_reference_profiled_in_the_database_equals_the_pulled_one(engine: sa.Engine) -> None:
+    """Exact quantile edges (numpy's interpolation between the ranks around each quantile),
+    the thinned sample, every bin and category count — the same numbers as ``profile``."""
+    from driftwatch.model import Schema
+    from driftwatch.profiling import ProfileOptions
+    from driftwatch.pushdown.reference import profile_reference
+
+    schema = Schema.from_value(SCHEMA)
+    options = ProfileOptions(bins=7, max_sample=100, max_categories=2)
+    with engine.connect() as conn:
+        frame = pd.read_sql(sa.text("SELECT x, k, flat, c, n FROM events"), conn)
+        pushed = profile_reference(conn, Source(sa.table("events")), schema, options, {})
+    pulled = profile(frame, schema, options)
+    assert pushed.n_rows == pulled.n_rows == ROWS
+    for name in ("x", "k", "flat"):
+        got, want = pushed.columns[name], pulled.columns[name]
+        assert got.sorted_values.size == min(want.n_finite, 100)
+        for field in ("n", "n_missing", "n_finite", "n_posinf", "n_neginf", "minimum", "maximum"):
+            assert getattr(got, field) == getattr(want, field), (name, field)
+        for field in ("edges", "bin_counts", "sorted_values"):
+            assert getattr(got, field).tolist() == getattr(want, field).tolist(), (name, field)
+        assert got.mean == pytest.approx(want.mean, rel=1e-9, abs=1e-12)
+        assert got.std == pytest.approx(want.std, rel=1e-9, abs=1e-12)
+    for name in ("c", "n"):
+        got, want = pushed.columns[name], pulled.columns[name]
+        assert (got.categories, got.counts.tolist(), got.other_count, got.n_missing) == \
+               (want.categories, want.counts.tolist(), want.other_count, want.n_missing), name
+        assert (got.other_singletons, got.other_doubletons) == (want.other_singletons, want.other_doubletons)
+
+
+def test_numpy_quantiles_are_rebuilt_exactly_from_two_ranks_each() -> None:
+    """The edges a database's order statistics give equal ``np.quantile``'s, bit for bit."""
+    from driftwatch.pushdown.reference import linear_quantiles, quantile_ranks
+
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        n, bins = int(rng.integers(1, 3000)), int(rng.integers(2, 60))
+        values = np.sort(np.round(rng.normal(0, 10.0 ** rng.integers(-3, 6), n), int(rng.integers(0, 6))))
+        qs = np.arange(1, bins) / bins
+        below, above, gamma = quantile_ranks(n, qs)
+        assert linear_quantiles(values[below], values[above], gamma).tolist() == np.quantile(values, qs).tolist()

@@ -224,3 +224,34 @@ def test_a_statement_that_times_out_fails_the_run_in_one_line_without_the_passwo
     assert outcome.status == "failed" and outcome.error is not None
     assert "canceling statement due to statement timeout" in outcome.error and "\n" not in outcome.error
     assert secret not in outcome.error and "***" in outcome.error
+
+
+def test_a_reference_table_profiled_in_the_database_gives_the_pulled_results(source_url: str, tmp_path: Path,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """The reference is the clean second day of the same table, profiled in the database
+    (``require``) or read (``off``): the stored results are the same."""
+    outcomes = {}
+    for mode in ("require", "off"):
+        config = _config(tmp_path, source_url, mode)
+        text = config.read_text().replace('[monitors.reference]\ntype = "file"\npath = "ref.csv"', f"""
+[monitors.reference]
+type = "sql"
+url = "{source_url}"
+table = "events"
+timestamp_column = "ts"
+pushdown = "{mode}"
+start = "2026-11-02T00:00:00Z"
+end = "2026-11-03T00:00:00Z"
+""")
+        config.write_text(text)
+        with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
+            outcomes[mode] = _run(config)
+    assert "monitor m reference: profiled in the database (600 rows)" in caplog.text
+    pushed, pulled = outcomes["require"], outcomes["off"]
+    assert pushed.status == pulled.status == "succeeded", (pushed.error, pulled.error)
+    want = {_key(r): r for r in pulled.results}
+    got = {_key(r): r for r in pushed.results}
+    assert got.keys() == want.keys()
+    for key, result in want.items():
+        assert (got[key].status, got[key].value) == (result.status, pytest.approx(result.value, rel=1e-9)), key
+    assert want[("drift", "x", "ks")].status == "alert"

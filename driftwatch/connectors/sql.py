@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -29,9 +29,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from ..errors import ConnectorError, DataError
-from ..model import Window
-from ..profiling import Profile
+from ..model import Schema, Window
+from ..profiling import Profile, ProfileOptions
 from ..pushdown import MODES, PushdownUnavailable, Source, profile_window
+from ..pushdown.reference import profile_reference
 from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
@@ -178,7 +179,9 @@ class SqlConnector:
         ``PushdownUnavailable`` when its rows cannot be cut or read exactly in SQL: a query
         source, a timestamp kept as text (SQLite), a numeric column the database keeps as
         something else."""
-        with self._pushdown(window, reference, columns) as (conn, source, present, types):
+        kinds = {name: reference.columns[name].kind for name in columns}
+        with self._pushdown([window], kinds) as (conn, source, types):
+            present = [c for c in columns if c in types]
             n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
         return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
 
@@ -186,17 +189,32 @@ class SqlConnector:
                        max_sorted: int) -> list[tuple[str, str, dict[str, Any]]]:
         """The statements ``profile_window`` would run, as ``(what, SQL, parameters)``, compiled
         for the database (read: its column types, to cut the window); nothing is run."""
-        with self._pushdown(window, reference, columns) as (conn, source, present, _):
+        kinds = {name: reference.columns[name].kind for name in columns}
+        with self._pushdown([window], kinds) as (conn, source, types):
+            present = [c for c in columns if c in types]
             found = statements(source, reference, present, dialect=conn.dialect.name, max_sorted=max_sorted)
             compiled = [(what, statement.compile(dialect=conn.dialect)) for what, statement in found]
         return [(what, str(c), dict(c.params)) for what, c in compiled]
 
+    def profile_reference(self, windows: Sequence[Window | None], schema: Schema,
+                          options: ProfileOptions) -> Profile:
+        """``profiling.profile`` of the rows of ``windows`` (``None``: every row) with ``schema``,
+        computed by the database (``pushdown.reference``); ``PushdownUnavailable`` as for a window."""
+        kinds = {name: schema.kind(name) for name in schema.features}
+        with self._pushdown(windows, kinds) as (conn, source, types):
+            absent = [c for c in schema.features if c not in types]
+            if absent:
+                raise DataError(f"reference data lacks column(s) named in the schema: {', '.join(map(repr, absent))}")
+            dtypes = {name: pandas_dtype(kind) for name, kind in types.items()}
+            return profile_reference(conn, source, schema, options, dtypes)
+
     @contextmanager
-    def _pushdown(self, window: Window, reference: Profile,
-                  columns: Sequence[str]) -> Iterator[tuple[Connection, Source, list[str], dict[str, TypeEngine[Any]]]]:
-        """A connection, the window as a ``Source``, the columns present and every column's type;
-        ``PushdownUnavailable`` when the window cannot be profiled exactly in SQL, and the
-        connector's usual one-line errors for a database that fails."""
+    def _pushdown(self, windows: Sequence[Window | None],
+                  kinds: Mapping[str, str]) -> Iterator[tuple[Connection, Source, dict[str, TypeEngine[Any]]]]:
+        """A connection, the rows of ``windows`` as a ``Source`` and every column's type;
+        ``PushdownUnavailable`` when they cannot be cut or read exactly in SQL (``kinds``: the
+        columns to be profiled as numbers must be numbers there), and the connector's usual
+        one-line errors for a database that fails."""
         if self.query is not None:
             raise PushdownUnavailable("a query source is read whole (pushdown profiles tables)")
         self._check_file()
@@ -204,14 +222,14 @@ class SqlConnector:
             engine = _engine(self._url())
             with engine.connect() as conn:
                 types = self._columns(conn, refresh=False)
-                if any(c not in types for c in columns):
+                if any(c not in types for c in kinds):
                     types = self._columns(conn, refresh=True)
-                conditions = self._exact_window(conn.dialect.name, types, window)
-                present = [c for c in columns if c in types]
-                for name in present:
-                    if reference.columns[name].kind == "numeric" and not numeric_type(types[name]):
+                for name, kind in kinds.items():
+                    if name in types and kind == "numeric" and not numeric_type(types[name]):
                         raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the database")
-                yield conn, Source(sa.table(self.table or "", schema=self.db_schema), tuple(conditions)), present, types
+                cuts = [self._exact_window(conn.dialect.name, types, w) for w in windows if w is not None]
+                conditions = () if len(cuts) < len(windows) else (sa.or_(*(sa.and_(*c) for c in cuts)),)
+                yield conn, Source(sa.table(self.table or "", schema=self.db_schema), conditions), types
         except NoSuchTableError:
             raise ConnectorError(
                 f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None
@@ -287,15 +305,15 @@ class SqlConnector:
         if dialect != "sqlite" and isinstance(coltype, sa.DateTime):
             aware = bool(getattr(coltype, "timezone", False))
             start, end = (window.start, window.end) if aware else (_naive(window.start), _naive(window.end))
-            return [column >= sa.bindparam("window_start", start), column < sa.bindparam("window_end", end)]
+            return [column >= _bound("window_start", start), column < _bound("window_end", end)]
         if dialect != "sqlite" and isinstance(coltype, sa.Date):
-            return [column >= sa.bindparam("window_start", _naive(window.start)),
-                    column < sa.bindparam("window_end", _naive(window.end))]
+            return [column >= _bound("window_start", _naive(window.start)),
+                    column < _bound("window_end", _naive(window.end))]
         if dialect == "sqlite" or isinstance(coltype, sa.String):
             # ISO text: a coarse filter on the date prefix; the exact cut follows after parsing.
             low = (window.start.date() - timedelta(days=1)).isoformat()
             high = (window.end.date() + timedelta(days=2)).isoformat()
-            return [column >= sa.bindparam("window_start", low), column < sa.bindparam("window_end", high)]
+            return [column >= _bound("window_start", low), column < _bound("window_end", high)]
         if isinstance(coltype, (sa.Integer, sa.Float, sa.Numeric, sa.Boolean)):
             raise DataError(f"sql connector {self.redacted_url}: column {ts!r} has type {coltype}, "
                             "expected a date/time column or ISO 8601 text")
@@ -385,6 +403,11 @@ def _utc_session(dbapi_connection: Any, _record: Any) -> None:
     finally:
         cursor.close()
         dbapi_connection.autocommit = autocommit
+
+
+def _bound(name: str, value: object) -> Any:
+    """A bound window limit; unique, so a reference over several windows binds each its own."""
+    return sa.bindparam(name, value, unique=True)
 
 
 def _naive(value: datetime) -> datetime:

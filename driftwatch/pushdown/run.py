@@ -23,7 +23,7 @@ from . import PushdownUnavailable
 if TYPE_CHECKING:
     from ..config import MonitorSettings
 
-__all__ = ["pushed_down", "rows_needed"]
+__all__ = ["pushed_down", "pushed_reference", "rows_needed"]
 
 log = logging.getLogger("driftwatch.pushdown")
 
@@ -59,3 +59,34 @@ def pushed_down(monitor: MonitorSettings, window: Window, reference: Profile, co
         return None
     log.info("monitor %s window %s: profiled in the database (%d rows)", monitor.name, window, found.n_rows)
     return CurrentData.profiled(reference, found.n_rows, found.profiles, found.dtypes, context=context)
+
+
+def pushed_reference(monitor: MonitorSettings, windows: Sequence[Window | None],
+                     options: ProfileOptions) -> Profile | None:
+    """The reference profile computed by the database that holds it, or None: read its rows.
+
+    As for a window, by the reference connector's ``pushdown``; the rows are read when the
+    schema is inferred from them or names a target (the reference's outcomes are rows too).
+    """
+    connector = monitor.reference.connector or monitor.current
+    mode = getattr(connector, "pushdown", "off")
+    profile_reference = getattr(connector, "profile_reference", None)
+    if mode == "off" or profile_reference is None:
+        return None
+    schema = monitor.schema
+    try:
+        if schema is None:
+            raise PushdownUnavailable("the schema is inferred from the rows")
+        if schema.target is not None:
+            raise PushdownUnavailable("the reference's outcomes (schema.target) are read from its rows")
+        built: Profile = profile_reference(windows, schema, options)
+        if built.n_rows == 0:
+            raise PushdownUnavailable("no reference rows (read them to say so)", quiet=True)
+    except PushdownUnavailable as exc:
+        if mode == "require":
+            raise ConnectorError(f"monitor {monitor.name!r} reference: pushdown = \"require\", but {exc}") from None
+        log.log(logging.DEBUG if exc.quiet else logging.INFO,
+                "monitor %s reference: rows pulled, not profiled in the database: %s", monitor.name, exc)
+        return None
+    log.info("monitor %s reference: profiled in the database (%d rows)", monitor.name, built.n_rows)
+    return built

@@ -32,7 +32,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Source", "category_groups", "is_nan", "numeric_summary", "sorted_values"]
+__all__ = ["Source", "category_groups", "finite", "is_nan", "numeric_summary", "sorted_values"]
 
 #: Dialects whose NaN equals itself (so ``x = 'NaN'`` finds it), and those with an ``isnan``
 #: function; SQLite stores no NaN; any other is assumed to follow IEEE (``x <> x``).
@@ -69,7 +69,8 @@ def _infinity(sign: float) -> ColumnElement[Any]:
     return sa.bindparam(None, sign * float("inf"), type_=sa.Float())
 
 
-def _finite(x: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+def finite(x: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+    """``x`` holds a finite number: not NULL, not NaN, not ±inf."""
     nan = is_nan(x, dialect)
     conditions = [x.is_not(None), x != _infinity(1.0), x != _infinity(-1.0)]
     if nan is not None:
@@ -88,7 +89,7 @@ def numeric_summary(source: Source, columns: Sequence[str], edges: Mapping[str, 
     figures: list[ColumnElement[Any]] = [sa.func.count().label("n")]
     for i, name in enumerate(columns):
         x = source.column(name)
-        finite = _finite(x, dialect)
+        usable = finite(x, dialect)
         shift = sa.bindparam(None, float(shifts.get(name, 0.0)), type_=sa.Float())
         nan = is_nan(x, dialect)
         figures += [
@@ -96,14 +97,14 @@ def numeric_summary(source: Source, columns: Sequence[str], edges: Mapping[str, 
             (_count_if(nan) if nan is not None else sa.literal(0)).label(f"{i}_nan"),
             _count_if(x == _infinity(1.0)).label(f"{i}_posinf"),
             _count_if(x == _infinity(-1.0)).label(f"{i}_neginf"),
-            sa.func.min(sa.case((finite, x))).label(f"{i}_min"),
-            sa.func.max(sa.case((finite, x))).label(f"{i}_max"),
-            sa.func.sum(sa.case((finite, x - shift))).label(f"{i}_sum1"),
-            sa.func.sum(sa.case((finite, (x - shift) * (x - shift)))).label(f"{i}_sum2"),
+            sa.func.min(sa.case((usable, x))).label(f"{i}_min"),
+            sa.func.max(sa.case((usable, x))).label(f"{i}_max"),
+            sa.func.sum(sa.case((usable, x - shift))).label(f"{i}_sum1"),
+            sa.func.sum(sa.case((usable, (x - shift) * (x - shift)))).label(f"{i}_sum2"),
         ]
         for j, edge in enumerate(edges.get(name, ())):
             below = x < sa.bindparam(None, float(edge), type_=sa.Float())
-            figures.append(_count_if(sa.and_(finite, below)).label(f"{i}_below_{j}"))
+            figures.append(_count_if(sa.and_(usable, below)).label(f"{i}_below_{j}"))
     return sa.select(*figures).select_from(source.selectable).where(*source.conditions)
 
 
@@ -111,12 +112,12 @@ def sorted_values(source: Source, column: str, *, n_finite: int, limit: int, dia
     """The finite values of ``column`` in order: all of them when ``n_finite <= limit``, else
     ``limit`` evenly spaced order statistics (see the module docstring)."""
     x = source.column(column)
-    finite = _finite(x, dialect)
+    usable = finite(x, dialect)
     if n_finite <= limit:
-        return sa.select(x).select_from(source.selectable).where(*source.conditions, finite).order_by(x)
+        return sa.select(x).select_from(source.selectable).where(*source.conditions, usable).order_by(x)
     rank = (sa.func.row_number().over(order_by=x) - 1).label("r")
     ranked = (sa.select(x.label("v"), rank).select_from(source.selectable)
-              .where(*source.conditions, finite).subquery("ranked"))
+              .where(*source.conditions, usable).subquery("ranked"))
     step = sa.bindparam(None, limit - 1, type_=sa.BigInteger())
     span = sa.bindparam(None, n_finite - 1, type_=sa.BigInteger())
     return sa.select(ranked.c.v).where((ranked.c.r * step) % span < step).order_by(ranked.c.v)

@@ -28,7 +28,7 @@ from ..profiling import ColumnProfile, Profile, categorical_profile
 from ..values import keyed_counts
 from .sql import Source, category_groups, numeric_summary, sorted_values
 
-__all__ = ["DEFAULT_MAX_SORTED", "profile_window", "statements"]
+__all__ = ["DEFAULT_MAX_SORTED", "numeric_figures", "profile_window", "statements"]
 
 #: Sorted values fetched per numeric column at most (the reference keeps as many by default).
 DEFAULT_MAX_SORTED = 250_000
@@ -49,7 +49,7 @@ def profile_window(conn: Connection, source: Source, reference: Profile, columns
     n_rows = int(row["n"])
     profiles: dict[str, ColumnProfile] = {}
     for i, name in enumerate(numeric):
-        figures = _numeric_figures(row, i, n_rows, edges[name], shifts[name])
+        figures = numeric_figures(row, i, n_rows, edges[name], shifts[name])
         n_finite = figures["n_finite"]
         values = np.empty(0, dtype=np.float64)
         if n_finite:
@@ -91,7 +91,7 @@ def _shift(reference: ColumnProfile) -> float:
     return reference.mean if math.isfinite(reference.mean) else 0.0
 
 
-def _numeric_figures(row: RowMapping, i: int, n_rows: int, edges: np.ndarray, shift: float) -> dict[str, Any]:
+def numeric_figures(row: RowMapping, i: int, n_rows: int, edges: np.ndarray, shift: float) -> dict[str, Any]:
     """The counts and moments of column ``i`` of a ``numeric_summary`` row."""
     present = int(row[f"{i}_present"]) - int(row[f"{i}_nan"] or 0)
     posinf, neginf = int(row[f"{i}_posinf"] or 0), int(row[f"{i}_neginf"] or 0)
