@@ -91,3 +91,33 @@ def test_auto_keeps_small_files_on_pandas_and_duckdb_refuses_csv(tmp_path: Path,
     outcome = _run(_config(tmp_path, "duckdb", pattern="data/*.csv"))
     assert outcome.status == "failed"
     assert outcome.error == "monitor 'm': pushdown = \"require\", but DuckDB profiles Parquet files; these are csv"
+
+
+def test_a_parquet_reference_profiled_by_duckdb_gives_the_pandas_results(tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """The reference is the files' clean second day: DuckDB's profile of it and pandas' give the
+    same stored results."""
+    _files(tmp_path, aware=True)
+    outcomes = {}
+    for engine in ("duckdb", "pandas"):
+        config = _config(tmp_path, engine)
+        config.write_text(config.read_text().replace('[monitors.reference]\ntype = "file"\npath = "ref.csv"', f"""
+[monitors.reference]
+type = "file"
+path = "data/*.parquet"
+timestamp_column = "ts"
+engine = "{engine}"
+start = "2026-11-02T00:00:00Z"
+end = "2026-11-03T00:00:00Z"
+"""))
+        with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
+            outcomes[engine] = _run(config)
+    assert "monitor m reference: profiled in the database (600 rows)" in caplog.text
+    pushed, pulled = outcomes["duckdb"], outcomes["pandas"]
+    assert pushed.status == pulled.status == "succeeded", (pushed.error, pulled.error)
+    want = {_key(r): r for r in pulled.results}
+    got = {_key(r): r for r in pushed.results}
+    assert got.keys() == want.keys()
+    for key, result in want.items():
+        assert (got[key].status, got[key].value) == (result.status, pytest.approx(result.value, rel=1e-9)), key
+    assert want[("drift", "x", "ks")].status == "alert"

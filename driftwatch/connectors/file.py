@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ConnectorError, DataError
-from ..model import Window
-from ..profiling import Profile
+from ..model import Schema, Window
+from ..profiling import Profile, ProfileOptions
 from ..pushdown.types import WindowProfiles
 
 __all__ = [
@@ -191,6 +191,14 @@ class FileConnector:
 
         _, kept = self._files(window)
         return profile_files(self, kept, window, reference, columns, max_sorted=max_sorted)
+
+    def profile_reference(self, windows: Sequence[Window | None], schema: Schema,
+                          options: ProfileOptions) -> Profile:
+        """The reference profile computed by DuckDB over the Parquet files of ``windows``."""
+        from .file_duckdb import profile_files_reference
+
+        files = sorted({path for w in windows for path in self._files(w)[1]})
+        return profile_files_reference(self, files, windows, schema, options)
 
     def with_base_dir(self, base: str | Path) -> FileConnector:
         """A copy whose relative ``path`` is taken relative to ``base`` (a config file's folder).

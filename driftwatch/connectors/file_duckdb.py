@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from ..model import Window
-from ..profiling import Profile
+from ..errors import DataError
+from ..model import Schema, Window
+from ..profiling import Profile, ProfileOptions
 from ..pushdown import PushdownUnavailable, Source, profile_window
+from ..pushdown.reference import profile_reference
 from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from .file import detect_format
 from .reflect import table_columns
@@ -31,7 +35,7 @@ from .reflect import table_columns
 if TYPE_CHECKING:
     from .file import FileConnector
 
-__all__ = ["DUCKDB_FROM_BYTES", "MEMORY_LIMIT", "profile_files", "profile_parquet"]
+__all__ = ["DUCKDB_FROM_BYTES", "MEMORY_LIMIT", "profile_files", "profile_files_reference"]
 
 #: With ``engine = "auto"``, DuckDB profiles a window from this many bytes of files on: there it
 #: is faster than pandas and holds far less; below it, starting DuckDB costs more than pandas' read.
@@ -45,6 +49,30 @@ def profile_files(connector: FileConnector, files: Sequence[str], window: Window
                   columns: Sequence[str], *, max_sorted: int) -> WindowProfiles:
     """``FileConnector.profile_window``: DuckDB over ``files`` when they are Parquet, DuckDB is
     installed and (``engine = "auto"``) they are big enough; else ``PushdownUnavailable``."""
+    kinds = {name: reference.columns[name].kind for name in columns}
+    with _scan(connector, files, [window], kinds) as (conn, source, types):
+        present = [c for c in columns if c in types]
+        n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+    return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
+
+
+def profile_files_reference(connector: FileConnector, files: Sequence[str], windows: Sequence[Window | None],
+                            schema: Schema, options: ProfileOptions) -> Profile:
+    """``FileConnector.profile_reference``: the reference profile of ``files`` (cut to
+    ``windows``) computed by DuckDB, on the same conditions as ``profile_files``."""
+    kinds = {name: schema.kind(name) for name in schema.features}
+    with _scan(connector, files, windows, kinds) as (conn, source, types):
+        absent = [c for c in schema.features if c not in types]
+        if absent:
+            raise DataError(f"reference data lacks column(s) named in the schema: {', '.join(map(repr, absent))}")
+        return profile_reference(conn, source, schema, options, {n: pandas_dtype(k) for n, k in types.items()})
+
+
+@contextmanager
+def _scan(connector: FileConnector, files: Sequence[str], windows: Sequence[Window | None],
+          kinds: Mapping[str, str]) -> Iterator[tuple[Connection, Source, dict[str, TypeEngine[Any]]]]:
+    """An in-process DuckDB connection, ``files`` as the relation ``window_rows`` cut to
+    ``windows``, and its column types; ``PushdownUnavailable`` when DuckDB is not the way."""
     auto = connector.engine == "auto"
     formats = {connector.format if connector.format != "auto" else detect_format(path) for path in files}
     if formats != {"parquet"}:
@@ -56,12 +84,6 @@ def profile_files(connector: FileConnector, files: Sequence[str], window: Window
                                   quiet=True)
     if importlib.util.find_spec("duckdb_engine") is None:
         raise PushdownUnavailable("DuckDB is not installed (pip install 'driftwatch[duckdb]')")
-    return profile_parquet(files, connector.timestamp_column, window, reference, columns, max_sorted=max_sorted)
-
-
-def profile_parquet(files: Sequence[str], timestamp_column: str | None, window: Window, reference: Profile,
-                    columns: Sequence[str], *, max_sorted: int) -> WindowProfiles:
-    """The window's profiles computed by an in-process DuckDB over ``files``."""
     engine = sa.create_engine("duckdb:///:memory:")
     try:
         with engine.connect() as conn:
@@ -70,16 +92,15 @@ def profile_parquet(files: Sequence[str], timestamp_column: str | None, window: 
             raw.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a constant of ours, not input
             raw.register("window_rows", raw.read_parquet(list(files), union_by_name=True))
             types = table_columns(conn, "window_rows", None)
-            conditions = _window(types, timestamp_column, window)
-            present = [c for c in columns if c in types]
-            for name in present:
-                if reference.columns[name].kind == "numeric" and not numeric_type(types[name]):
+            for name, kind in kinds.items():
+                if name in types and kind == "numeric" and not numeric_type(types[name]):
                     raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the files")
-            source = Source(sa.table("window_rows"), tuple(conditions))
-            n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+            cuts = [_window(types, connector.timestamp_column, w) for w in windows if w is not None]
+            conditions = () if len(cuts) < len(windows) or not all(cuts) else (
+                sa.or_(*(sa.and_(*c) for c in cuts)),)
+            yield conn, Source(sa.table("window_rows"), conditions), types
     finally:
         engine.dispose()
-    return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
 
 
 def _window(types: dict[str, TypeEngine[Any]], ts: str | None, window: Window) -> list[ColumnElement[bool]]:
