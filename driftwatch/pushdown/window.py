@@ -10,9 +10,9 @@ Exact, and equal to ``profiling.profile_numeric`` / ``profile_categorical`` on t
 row, missing, ``±inf`` and finite counts, minimum, maximum, counts per bin, counts per
 category. The mean and standard deviation come from shifted sums (equal to 1e-9 relative on
 ordinary data). Sorted values are all the finite values up to ``max_sorted`` of them, else
-``max_sorted`` evenly spaced order statistics: the empirical CDF then moves by at most
-``1 / max_sorted``, the bound the reference's thinned sample already carries, and each method
-is told the true count (``ColumnProfile.n_finite``).
+``max_sorted`` evenly spaced order statistics (``profiling.thin``'s ranks): the empirical CDF
+then moves by at most ``1 / max_sorted``, the bound the reference's thinned sample already
+carries, and the rank tests' p-values are those of the smaller sample, so larger (conservative).
 """
 
 from __future__ import annotations
