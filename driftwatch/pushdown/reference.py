@@ -24,7 +24,7 @@ from ..model import Schema
 from ..profiling import ColumnProfile, Profile, ProfileOptions, categorical_profile
 from ..values import keyed_counts
 from .sql import Source, category_groups, finite, numeric_summary
-from .window import numeric_figures
+from .window import fetch_columns, numeric_figures
 
 __all__ = ["linear_quantiles", "profile_reference", "quantile_ranks"]
 
@@ -108,10 +108,8 @@ def _order_statistics(conn: Connection, source: Source, name: str, figures: dict
         step = sa.bindparam(None, k - 1, type_=sa.BigInteger())
         span = sa.bindparam(None, max(n - 1, 1), type_=sa.BigInteger())
         keep = sa.or_(keep, (ranked.c.r * step) % span < step)
-    rows = conn.execute(sa.select(ranked.c.r, ranked.c.v).where(keep).order_by(ranked.c.r)).all()
-    ranks = np.array([int(r) for r, _ in rows], dtype=np.int64)
-    values = np.array([float(v) for _, v in rows], dtype=np.float64)
-    at = dict(zip(ranks.tolist(), values.tolist()))
+    ranks, values = fetch_columns(conn, sa.select(ranked.c.r, ranked.c.v).where(keep).order_by(ranked.c.r))
+    at = dict(zip(ranks.astype(np.int64).tolist(), values.astype(np.float64).tolist()))
     inner = linear_quantiles(np.array([at[int(r)] for r in below]), np.array([at[int(r)] for r in above]), gamma)
     sample_ranks = -(-np.arange(k, dtype=np.int64) * (n - 1) // max(k - 1, 1)) if k > 1 else np.zeros(1, np.int64)
     sample = np.array([at[int(r)] for r in sample_ranks], dtype=np.float64)
