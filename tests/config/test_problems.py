@@ -11,7 +11,7 @@ from driftwatch.errors import ConfigError
 
 from .conftest import MONITOR
 
-FILE_KEYS = "format, path, timestamp_column, type"
+FILE_KEYS = "engine, format, path, timestamp_column, type"
 DRIFT_KEYS = ("alpha, columns, correction, direction, drift_share, large_sample, method, min_rows, "
               "missing_as_category, threshold, top_categories, type")
 
