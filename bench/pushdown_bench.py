@@ -37,7 +37,8 @@ Backends holding the same rows are cross-checked too (parquet and postgresql aga
 Figures are printed, never asserted.
 
 Run:  python bench/pushdown_bench.py [--rows 1000000,10000000] [--with-100m] [--backends duckdb,parquet,postgresql]
-                                     [--postgres-url URL] [--workdir DIR] [--json]
+                                     [--postgres-url URL] [--pg-jit server|off] [--workdir DIR] [--json]
+      python bench/pushdown_bench.py --report A.json B.json     (the report of saved --json runs)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import json
 import math
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -215,7 +217,14 @@ def _engine(backend: str, rows: int, args: argparse.Namespace) -> sa.Engine:
             dbapi_connection.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}')")
 
         return engine
-    return sa.create_engine(args.postgres_url)
+    return sa.create_engine(args.postgres_url, connect_args=_pg_options(args))
+
+
+def _pg_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--pg-jit off`` for every session: while PostgreSQL's JIT compiles the wide aggregate
+    (a minute and more) the backend does not answer signal barriers, so any ``DROP DATABASE``
+    on the server waits for it — a shared server's other users notice."""
+    return {"options": "-c jit=off"} if args.pg_jit == "off" else {}
 
 
 def _duckdb(backend: str, rows: int, args: argparse.Namespace) -> Any:
@@ -379,6 +388,8 @@ def measure_alternatives(backend: str, rows: int, args: argparse.Namespace) -> d
         import psycopg
 
         with psycopg.connect(_conninfo(args.postgres_url)) as pg:
+            if args.pg_jit == "off":
+                pg.execute("SET jit = off")
             start, values = time.perf_counter(), []
             for c in columns:
                 answer = pg.execute(f"SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY {c}) FROM events",
@@ -468,7 +479,7 @@ def _pull(backend: str, rows: int, args: argparse.Namespace, columns: list[str])
         return frame
     if backend == "parquet":
         return pd.read_parquet(Path(args.workdir) / f"events-{rows}.parquet", columns=columns)
-    engine = sa.create_engine(args.postgres_url)
+    engine = sa.create_engine(args.postgres_url, connect_args=_pg_options(args))
     with engine.connect() as conn:
         frame = pd.read_sql(sa.select(*(sa.column(c) for c in columns)).select_from(sa.table("events")), conn)
     engine.dispose()
@@ -573,7 +584,7 @@ def manifest(findings: dict[tuple[str, str, str], Any]) -> dict[str, int]:
 def _child(mode: str, backend: str, rows: int, args: argparse.Namespace, url: str | None) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", mode, backend, str(rows), "--workdir", str(args.workdir),
                "--repeat", str(args.repeat), "--max-sorted", str(args.max_sorted), "--memory-limit", args.memory_limit,
-               "--alt-columns", str(args.alt_columns), "--alt-disc-k", str(args.alt_disc_k),
+               "--alt-columns", str(args.alt_columns), "--alt-disc-k", str(args.alt_disc_k), "--pg-jit", args.pg_jit,
                "--frame-max", str(args.frame_max)]
     if url is not None:
         command += ["--postgres-url", url]
@@ -614,7 +625,8 @@ def row_line(r: dict[str, Any]) -> str:
     m = p["manifest"]
     equal.append(f"alerts 0.02sd {m['small_shift_alerts']}/5, real {m['real_drift_alerts']}/5, "
                  f"false {m['false_alarms']}")
-    return (f"{r['rows']:>11,} {r['backend']:>10} {_fmt_s(r.get('load_seconds')):>7} {p['seconds']:>8.2f} "
+    backend = r["backend"] + ("¹" if r.get("pg_jit") == "off" else "")
+    return (f"{r['rows']:>11,} {backend:>10} {_fmt_s(r.get('load_seconds')):>7} {p['seconds']:>8.2f} "
             f"{p['phases']['aggregate']:>7.2f} {p['phases']['sorted']:>8.2f} {p['phases']['groupby']:>9.2f} "
             f"{sum(p['statements'].values()):>5} {p['peak_rss'] / MIB:>6.0f} ({p['rss_baseline'] / MIB:>3.0f}) "
             f"{_fmt_s(pulled['seconds'] if pulled else None):>8} "
@@ -653,6 +665,8 @@ def report(records: list[dict[str, Any]], *, table: bool = True) -> None:
             print(row_line(record))
     print("\nwindow = the whole table; RSS = peak of the profiling process (its baseline after imports and the "
           "reference in brackets); PostgreSQL's own processes are not in it")
+    if any(r.get("pg_jit") == "off" for r in records):
+        print("¹ with jit = off in the bench's sessions (--pg-jit off)")
     print("\nphases (which one to optimise):")
     for record in records:
         for line in phase_lines(record):
@@ -671,6 +685,10 @@ def report(records: list[dict[str, Any]], *, table: bool = True) -> None:
             print(f"\n{record['rows']:,} {record['backend']}: " + "; ".join(problems[:20]))
 
 
+def _stop(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", default="1000000,10000000", help="window sizes, comma separated")
@@ -678,6 +696,8 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                         help="a server to create the bench's own database on")
+    parser.add_argument("--pg-jit", choices=("server", "off"), default="server",
+                        help="PostgreSQL's JIT as the server sets it, or off in the bench's sessions")
     parser.add_argument("--pg-max", type=int, default=10_000_000, help="most rows loaded into PostgreSQL")
     parser.add_argument("--pulled-max", type=int, default=10_000_000, help="most rows compared with the pulled path")
     parser.add_argument("--pg-pulled-max", type=int, default=1_000_000,
@@ -709,6 +729,7 @@ def main() -> None:
         print(json.dumps(run(backend, rows, args)))
         return
 
+    signal.signal(signal.SIGTERM, _stop)  # so the database is dropped and the files removed
     sizes = [int(s) for s in args.rows.split(",")] + ([100_000_000] if args.with_100m else [])
     backends = [b for b in args.backends.split(",") if b]
     keep = args.workdir is not None
@@ -734,6 +755,7 @@ def main() -> None:
                                               "load_seconds": built.get(backend)}
                     if backend == "postgresql":
                         assert url is not None
+                        record["pg_jit"] = args.pg_jit
                         record["load_seconds"] = load_postgres(url, args.workdir, rows)
                     record["pushdown"] = _child("pushdown", backend, rows, args, url)
                     if not args.no_alternatives:
