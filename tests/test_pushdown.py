@@ -118,16 +118,78 @@ def test_a_database_that_stores_nan_counts_it_missing_as_pandas_does(engine: sa.
     assert x.n_finite == len(expected) - missing - x.n_posinf - x.n_neginf > 0
 
 
-def test_a_big_window_keeps_evenly_spaced_order_statistics(engine: sa.Engine) -> None:
+def _sampling(engine: sa.Engine) -> bool:
+    """Whether past ``max_sorted`` this engine's sorted values are a row sample (DuckDB, and a
+    PostgreSQL source marked as a table) or evenly spaced order statistics (the rest)."""
+    return engine.dialect.name in ("duckdb", "postgresql")
+
+
+def _big_window(engine: sa.Engine) -> Source:
+    return Source(DAY_ONE.selectable, DAY_ONE.conditions, table_sample=engine.dialect.name == "postgresql")
+
+
+def test_a_big_window_keeps_evenly_spaced_order_statistics_where_it_cannot_sample(engine: sa.Engine) -> None:
     """Past ``max_sorted`` the sample is the ``⌈i (n − 1) / (k − 1)⌉``-th smallest values, i = 0…k−1:
     first and last included, and the empirical CDF within 1 / k of the full one."""
     frame = _pulled(engine)
     finite = np.sort(frame["k"].to_numpy(dtype=float))
     with engine.connect() as conn:
-        _, pushed = profile_window(conn, DAY_ONE, REFERENCE, ["k"], max_sorted=40)
+        _, pushed = profile_window(conn, DAY_ONE, REFERENCE, ["k"], max_sorted=40)  # a view: no TABLESAMPLE
     got = pushed["k"]
     ranks = [math.ceil(i * (finite.size - 1) / 39) for i in range(40)]
-    assert got.n_finite == finite.size and got.sorted_values.tolist() == finite[ranks].tolist()
+    if engine.dialect.name == "duckdb":  # DuckDB samples any relation
+        assert got.sorted_values.size != 40
+    else:
+        assert got.n_finite == finite.size and got.sorted_values.tolist() == finite[ranks].tolist()
+
+
+def test_a_big_window_on_duckdb_or_a_postgresql_table_is_a_seeded_row_sample(engine: sa.Engine) -> None:
+    """The sample's values are the window's (a sub-multiset), about ``max_sorted`` of the biggest
+    column's finite values (within 5 binomial sds), its CDF within the DKW bound of the window's
+    at 1 − 10⁻⁶ (README), the same on every run; every count stays exact."""
+    if not _sampling(engine):
+        pytest.skip("SQLite has no sampling: evenly spaced order statistics (the test above)")
+    frame = _pulled(engine)
+    with engine.connect() as conn:
+        _, pushed = profile_window(conn, _big_window(engine), REFERENCE, ["x", "k"], max_sorted=60)
+        _, again = profile_window(conn, _big_window(engine), REFERENCE, ["x", "k"], max_sorted=60)
+    n = len(frame)
+    p = 60 / n  # k: every row finite, the most of the two
+    for name in ("x", "k"):
+        window = frame[name].to_numpy(dtype=float)
+        window = np.sort(window[np.isfinite(window)])
+        got = pushed[name].sorted_values
+        assert got.tolist() == again[name].sorted_values.tolist(), name
+        assert pushed[name].n_finite == window.size, name
+        values, counts = np.unique(got, return_counts=True)
+        have = dict(zip(*np.unique(window, return_counts=True)))
+        assert all(have.get(v, 0) >= c for v, c in zip(values, counts)), name
+        expected = p * window.size
+        assert abs(got.size - expected) <= 5 * math.sqrt(expected * (1 - p)), name
+        gap = np.max(np.abs(np.searchsorted(got, window, side="right") / got.size
+                            - np.searchsorted(window, window, side="right") / window.size))
+        assert gap <= math.sqrt(math.log(2 / 1e-6) / (2 * got.size)), name
+
+
+def test_out_of_range_share_counts_every_row_of_a_sampled_window(engine: sa.Engine) -> None:
+    """The rows outside the reference's range are counted from the first and last bins, exact
+    whatever the sorted values hold: a sampled (or thinned) window reads as the pulled one."""
+    from driftwatch.detectors import CurrentData, QualityDetector
+    from driftwatch.model import Schema
+
+    frame = _pulled(engine)
+    with engine.connect() as conn:
+        n_rows, pushed = profile_window(conn, _big_window(engine), REFERENCE, ["x", "k"], max_sorted=30)
+    assert pushed["k"].sorted_values.size < pushed["k"].n_finite
+    schema = Schema(numeric=("x", "k"))
+    detector = QualityDetector()
+    dtypes = {"x": "float64", "k": "int64"}
+    got = detector.run(REFERENCE, CurrentData.profiled(REFERENCE, n_rows, pushed, dtypes), schema)
+    want = detector.run(REFERENCE, CurrentData(frame[["x", "k"]], REFERENCE), schema)
+    share = {(f.feature, f.metric): f.value for f in got if f.metric == "out_of_range_share"}
+    assert share == {(f.feature, f.metric): f.value for f in want if f.metric == "out_of_range_share"}
+    k = frame["k"].to_numpy()  # hand-counted: the reference's k runs 0 … 29
+    assert share[("k", "out_of_range_share")] == np.count_nonzero((k < 0) | (k > 29)) / k.size > 0
 
 
 def test_values_are_bound_never_written_into_the_sql() -> None:
@@ -160,13 +222,18 @@ def test_the_statements_compile_for_each_dialect_with_every_value_bound(dialect:
 
     window = Source(sa.table("events"), (sa.column("day") == sa.bindparam("day", 7),))
     found = statements(window, REFERENCE, ["x", "k", "c"], dialect=dialect.name, max_sorted=1000)
+    sorted_part = (["a sample of about 1,000 rows when a column has more finite values (the percentage to match)"]
+                   if dialect.name == "duckdb" else
+                   ["sorted values of 'x' (more than 1,000 finite)", "sorted values of 'k' (more than 1,000 finite)"])
     assert [what for what, _ in found] == ["figures of every numeric column",
-                                           "sorted values of 'x' (more than 1,000 finite)",
-                                           "sorted values of 'k' (more than 1,000 finite)", "categories of 'c'"]
+                                           "finite figures of the columns holding NaN or ±inf (only when they do)",
+                                           *sorted_part, "categories of 'c'"]
     texts = [str(statement.compile(dialect=dialect)) for _, statement in found]
     nan_test = {"trino": "is_nan(x)", "duckdb": "isnan(x)", "sqlite": None, "mysql": None}.get(dialect.name, "x")
     if nan_test is not None:
-        assert nan_test in texts[0]
+        assert nan_test in texts[1]
+    if dialect.name == "duckdb":  # the sample clause takes constants only: the one number written in
+        assert texts[2].rstrip().endswith("USING SAMPLE 0.5 PERCENT (bernoulli, 20261204)")
     edges = [repr(float(e))[:8] for e in REFERENCE.columns["x"].edges[1:-1]]
     assert not any(edge in text for edge in edges for text in texts)
     assert all(" 7" not in text and "= 7" not in text for text in texts)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["table_columns"]
+__all__ = ["samples_rows", "table_columns"]
 
 _DUCKDB_TYPES: list[tuple[str, TypeEngine[Any]]] = [
     (r"(TINY|SMALL|BIG|HUGE|U?)INT(EGER)?\d*|U(TINY|SMALL|BIG|HUGE)INT", sa.Integer()),
@@ -39,6 +39,12 @@ def table_columns(conn: Connection, table: str, schema: str | None) -> dict[str,
     if not rows:
         raise NoSuchTableError(table)
     return {name: _duckdb_type(kind) for name, kind in rows}
+
+
+def samples_rows(conn: Connection, table: str, schema: str | None) -> bool:
+    """Whether ``TABLESAMPLE`` can sample ``schema.table``'s rows (``pushdown.sql.row_sample``):
+    on PostgreSQL when it is a table or a materialized view, not a view."""
+    return conn.dialect.name == "postgresql" and table not in sa.inspect(conn).get_view_names(schema=schema)
 
 
 def _duckdb_type(name: str) -> TypeEngine[Any]:

@@ -37,7 +37,7 @@ from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
 from .file import cut_window, present_columns, requested_columns, utc_timestamps
-from .reflect import table_columns
+from .reflect import samples_rows, table_columns
 
 __all__ = ["SqlConnector", "dispose_engines"]
 
@@ -229,7 +229,9 @@ class SqlConnector:
                         raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the database")
                 cuts = [self._exact_window(conn.dialect.name, types, w) for w in windows if w is not None]
                 conditions = () if len(cuts) < len(windows) else (sa.or_(*(sa.and_(*c) for c in cuts)),)
-                yield conn, Source(sa.table(self.table or "", schema=self.db_schema), conditions), types
+                table = self.table or ""
+                sampled = samples_rows(conn, table, self.db_schema)
+                yield conn, Source(sa.table(table, schema=self.db_schema), conditions, table_sample=sampled), types
         except NoSuchTableError:
             raise ConnectorError(
                 f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None

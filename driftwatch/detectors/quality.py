@@ -208,9 +208,7 @@ class QualityDetector:
         if not (ref.n_finite and cur.n_finite):
             return [Finding(ref.name, "out_of_range_share", None, "insufficient_data",
                             threshold=self.out_of_range_share, details={"reason": "no finite values on one side"})]
-        values = cur.sorted_values
-        below = int(np.searchsorted(values, ref.minimum, side="left"))
-        above = int(values.size - np.searchsorted(values, ref.maximum, side="right"))
+        below, above = _outside(ref, cur)
         share = (below + above) / cur.n_finite
         test = out_of_range_expectation(below + above, cur.n_finite, ref.n_finite)
         shares.append(_Share(ref.name, "out_of_range_share", share, self.out_of_range_share,
@@ -252,3 +250,19 @@ class QualityDetector:
         shares.append(_Share(ref.name, "vanished_category_share", vanished_share, self.vanished_category_share,
                              vanished_share - gone_test.expected, gone_test, gone_details, level="warn"))
         return []
+
+
+def _outside(ref: ColumnProfile, cur: ColumnProfile) -> tuple[int, int]:
+    """The current finite values below the reference minimum and above its maximum, exactly.
+
+    The reference's edges run from its minimum to just past its maximum, so the current side's
+    first and last bins, less the infinities they also hold, are those counts whatever the size
+    of the window; its sorted values may be a thinned sample of a large pushed-down window.
+    """
+    edges = ref.edges
+    if (edges.size and np.array_equal(cur.edges, edges) and edges[0] == ref.minimum
+            and edges[-1] == np.nextafter(ref.maximum, np.inf)):
+        return int(cur.bin_counts[0]) - cur.n_neginf, int(cur.bin_counts[-1]) - cur.n_posinf
+    values = cur.sorted_values  # binned otherwise: all the finite values (a pulled window)
+    return (int(np.searchsorted(values, ref.minimum, side="left")),
+            int(values.size - np.searchsorted(values, ref.maximum, side="right")))

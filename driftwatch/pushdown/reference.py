@@ -23,8 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..model import Schema
 from ..profiling import ColumnProfile, Profile, ProfileOptions, categorical_profile
 from ..values import keyed_counts
-from .sql import Source, category_groups, finite, numeric_summary
-from .window import fetch_columns, numeric_figures
+from .sql import Source, category_groups, finite
+from .window import fetch_columns, summarize
 
 __all__ = ["linear_quantiles", "profile_reference", "quantile_ranks"]
 
@@ -63,20 +63,17 @@ def profile_reference(conn: Connection, source: Source, schema: Schema, options:
     ``dtypes`` are the columns' pandas dtypes (``pushdown.types.pandas_dtype``)."""
     dialect = conn.dialect.name
     numeric = [c for c in schema.features if schema.kind(c) == "numeric"]
-    first = conn.execute(numeric_summary(source, numeric, {}, {}, dialect)).mappings().one()
-    n_rows = int(first["n"])
+    n_rows, first = summarize(conn, source, numeric, {}, {})
     samples, edges, means = {}, {}, {}
-    for i, name in enumerate(numeric):
-        figures = numeric_figures(first, i, n_rows, np.empty(0), 0.0)
+    for name in numeric:
+        figures = first[name]
         means[name] = figures["mean"] if math.isfinite(figures["mean"]) else 0.0
         samples[name], edges[name] = _order_statistics(conn, source, name, figures, options, dialect)
-    second = conn.execute(numeric_summary(source, numeric, edges, means, dialect)).mappings().one()
+    _, second = summarize(conn, source, numeric, edges, means)
     columns: dict[str, ColumnProfile] = {}
-    for i, name in enumerate(numeric):
-        figures = numeric_figures(second, i, n_rows, edges[name], means[name])
+    for name in numeric:
         columns[name] = ColumnProfile(name=name, kind="numeric", dtype=dtypes.get(name, "float64"),
-                                      sorted_values=samples[name],
-                                      edges=edges[name], **figures)
+                                      sorted_values=samples[name], edges=edges[name], **second[name])
     for name in (c for c in schema.features if c not in numeric):
         groups = conn.execute(category_groups(source, name)).all()
         present = [(value, int(count)) for value, count in groups if value is not None]

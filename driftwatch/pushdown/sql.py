@@ -2,20 +2,29 @@
 
 Everything the detectors need from a numeric column but its sorted values is one aggregate
 per figure, and every numeric column goes into **one** ``SELECT`` over the window, so a column
-store reads each column once:
+store reads each column once (``numeric_summary``):
 
-* rows (``COUNT(*)``), missing (``NULL``, and ``NaN`` where the database has it), ``+inf``
-  and ``-inf`` counts, ``MIN``/``MAX`` over finite values;
-* ``SUM(x - s)`` and ``SUM((x - s)²)`` over finite values, with ``s`` the reference mean
-  bound as a parameter: shifted sums give the mean and variance in one pass without the
-  cancellation of a plain sum of squares;
-* per reference bin edge ``e_j``, ``SUM(CASE WHEN finite AND x < e_j THEN 1 ELSE 0 END)``:
-  the counts below each edge, whose differences are the counts per bin.
+* rows (``COUNT(*)``), present values (``COUNT(x)``), and those of them that are not finite
+  (``NaN`` where the database has it, ``±inf``);
+* ``MIN``, ``MAX``, ``SUM(x - s)`` and ``SUM((x - s)²)``, with ``s`` the reference mean bound
+  as a parameter: shifted sums give the mean and variance in one pass without the cancellation
+  of a plain sum of squares;
+* per reference bin edge ``e_j``, the rows with ``x < e_j``: the counts below each edge, whose
+  differences are the counts per bin (``-inf`` is below every edge and is taken off again;
+  ``NaN`` and ``NULL`` are below none).
 
-Sorted values come from a second statement per column: all finite values in order when
-there are few enough, else evenly spaced order statistics (``ROW_NUMBER`` over the order,
-kept where ``r·a mod b < a`` with ``a = k − 1``, ``b = n − 1``: exactly ``k`` ranks, the
-``⌈i·b/a⌉``-th for ``i = 0 … a``). A categorical column is one ``GROUP BY``.
+The plain ``MIN``, ``MAX`` and sums are the finite values' own when a column holds no ``NaN``
+or ``±inf`` in the window, which is what production columns hold; for a column that does,
+``nonfinite_summary`` is a second ``SELECT`` of its split (``NaN``, ``+inf``, ``-inf``) and its
+finite values' extremes and sums. Counting is ``count_if`` on DuckDB and ``COUNT(*) FILTER``
+on PostgreSQL (each 2–4× faster there than the portable ``SUM(CASE …)`` the others get).
+
+Sorted values come from a second statement: all finite values in order when there are few
+enough; past that, on DuckDB and on PostgreSQL tables, a seeded Bernoulli sample of the
+window's rows, one scan for every column (``row_sample``); elsewhere evenly spaced order
+statistics, one sort per column (``ROW_NUMBER`` over the order, kept where ``r·a mod b < a``
+with ``a = k − 1``, ``b = n − 1``: exactly ``k`` ranks, the ``⌈i·b/a⌉``-th for
+``i = 0 … a``). A categorical column is one ``GROUP BY``.
 
 NaN is where dialects part: PostgreSQL and DuckDB hold it as a value equal to itself, SQLite
 cannot store it at all (it becomes NULL), and IEEE databases make it unequal to itself.
@@ -32,7 +41,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Source", "category_groups", "finite", "is_nan", "numeric_summary", "sorted_values"]
+__all__ = ["SAMPLE_SEED", "Source", "category_groups", "count_if", "finite", "is_nan", "nonfinite_summary",
+           "numeric_summary", "row_sample", "sorted_values"]
+
+#: The seed of every row sample: the same window gives the same sample on every run.
+SAMPLE_SEED = 20261204
 
 #: Dialects whose NaN equals itself (so ``x = 'NaN'`` finds it), and those with an ``isnan``
 #: function; SQLite stores no NaN; any other is assumed to follow IEEE (``x <> x``).
@@ -48,6 +61,9 @@ class Source:
 
     selectable: sa.FromClause
     conditions: tuple[ColumnElement[bool], ...] = ()
+    #: ``selectable`` is a table the database can ``TABLESAMPLE`` (not a view): PostgreSQL
+    #: samples rows only from tables; DuckDB samples any relation.
+    table_sample: bool = False
 
     def column(self, name: str) -> ColumnElement[Any]:
         return sa.column(name)
@@ -78,34 +94,95 @@ def finite(x: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
     return sa.and_(*conditions)
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+def count_if(condition: ColumnElement[bool], dialect: str) -> ColumnElement[Any]:
+    """The rows where ``condition`` holds, in the form ``dialect`` runs fastest."""
+    if dialect == "duckdb":
+        return sa.func.count_if(condition)
+    if dialect == "postgresql":
+        return sa.func.count().filter(condition)
     return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def not_finite(x: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+    """``x`` is ``NaN`` or ``±inf`` (``NULL`` is neither)."""
+    if dialect == "duckdb":
+        return sa.not_(sa.func.isfinite(x))
+    nan = is_nan(x, dialect)
+    infinite = [x == _infinity(1.0), x == _infinity(-1.0)]
+    return sa.or_(*infinite, *([nan] if nan is not None else []))
+
+
+def _shift(shifts: Mapping[str, float], name: str) -> ColumnElement[Any]:
+    return sa.bindparam(None, float(shifts.get(name, 0.0)), type_=sa.Float())
 
 
 def numeric_summary(source: Source, columns: Sequence[str], edges: Mapping[str, np.ndarray],
                     shifts: Mapping[str, float], dialect: str) -> sa.Select[Any]:
-    """One ``SELECT`` of every figure of ``columns`` but their sorted values; labels are
-    ``n`` and ``<i>_<figure>`` (``i`` the column's position, so any name is safe)."""
+    """One ``SELECT`` of every figure of ``columns`` but their sorted values; labels are ``n``
+    and ``<i>_<figure>`` (``i`` the column's position, so any name is safe). ``min``, ``max``,
+    ``sum1`` and ``sum2`` are the finite values' only where ``odd`` (not finite) is 0."""
     figures: list[ColumnElement[Any]] = [sa.func.count().label("n")]
     for i, name in enumerate(columns):
         x = source.column(name)
-        usable = finite(x, dialect)
-        shift = sa.bindparam(None, float(shifts.get(name, 0.0)), type_=sa.Float())
-        nan = is_nan(x, dialect)
+        shifted = x - _shift(shifts, name)
         figures += [
             sa.func.count(x).label(f"{i}_present"),
-            (_count_if(nan) if nan is not None else sa.literal(0)).label(f"{i}_nan"),
-            _count_if(x == _infinity(1.0)).label(f"{i}_posinf"),
-            _count_if(x == _infinity(-1.0)).label(f"{i}_neginf"),
-            sa.func.min(sa.case((usable, x))).label(f"{i}_min"),
-            sa.func.max(sa.case((usable, x))).label(f"{i}_max"),
-            sa.func.sum(sa.case((usable, x - shift))).label(f"{i}_sum1"),
-            sa.func.sum(sa.case((usable, (x - shift) * (x - shift)))).label(f"{i}_sum2"),
+            count_if(not_finite(x, dialect), dialect).label(f"{i}_odd"),
+            sa.func.min(x).label(f"{i}_min"),
+            sa.func.max(x).label(f"{i}_max"),
+            sa.func.sum(shifted).label(f"{i}_sum1"),
+            sa.func.sum(shifted * shifted).label(f"{i}_sum2"),
         ]
         for j, edge in enumerate(edges.get(name, ())):
             below = x < sa.bindparam(None, float(edge), type_=sa.Float())
-            figures.append(_count_if(sa.and_(usable, below)).label(f"{i}_below_{j}"))
+            figures.append(count_if(below, dialect).label(f"{i}_below_{j}"))
     return sa.select(*figures).select_from(source.selectable).where(*source.conditions)
+
+
+def nonfinite_summary(source: Source, columns: Sequence[str], shifts: Mapping[str, float],
+                      dialect: str) -> sa.Select[Any]:
+    """For columns that hold ``NaN`` or ``±inf``: their ``nan``, ``posinf``, ``neginf`` counts
+    and the ``min``, ``max``, ``sum1``, ``sum2`` of their finite values, labelled as above."""
+    figures: list[ColumnElement[Any]] = []
+    for i, name in enumerate(columns):
+        x = source.column(name)
+        usable = finite(x, dialect)
+        shifted = x - _shift(shifts, name)
+        nan = is_nan(x, dialect)
+        figures += [
+            (count_if(nan, dialect) if nan is not None else sa.literal(0)).label(f"{i}_nan"),
+            count_if(x == _infinity(1.0), dialect).label(f"{i}_posinf"),
+            count_if(x == _infinity(-1.0), dialect).label(f"{i}_neginf"),
+            sa.func.min(sa.case((usable, x))).label(f"{i}_min"),
+            sa.func.max(sa.case((usable, x))).label(f"{i}_max"),
+            sa.func.sum(sa.case((usable, shifted))).label(f"{i}_sum1"),
+            sa.func.sum(sa.case((usable, shifted * shifted))).label(f"{i}_sum2"),
+        ]
+    return sa.select(*figures).select_from(source.selectable).where(*source.conditions)
+
+
+def row_sample(source: Source, columns: Sequence[str], percent: float, dialect: str) -> sa.Select[Any] | None:
+    """A Bernoulli sample of ``percent`` % of the window's rows, ``columns`` of each, seeded
+    (``SAMPLE_SEED``) so a window gives the same sample every time: one scan for all the
+    columns; ``None`` where the database cannot sample the source (then ``sorted_values``).
+
+    DuckDB samples the window itself (``USING SAMPLE``, after the ``WHERE``); its sample clause
+    takes constants only, so the percentage, a number driftwatch computes, is the one value
+    written into a statement. PostgreSQL samples the table's rows before the ``WHERE``
+    (``TABLESAMPLE BERNOULLI``, bound), which keeps each window row with the same chance.
+    """
+    if not 0 < percent <= 100:
+        raise ValueError(f"sample percentage {percent!r} is not in (0, 100]")
+    if dialect == "duckdb":
+        window = (sa.select(*(source.column(c) for c in columns)).select_from(source.selectable)
+                  .where(*source.conditions).subquery("window_rows"))
+        clause = f"USING SAMPLE {np.format_float_positional(percent, trim='-')} PERCENT (bernoulli, {SAMPLE_SEED})"
+        return sa.select(*(window.c[c] for c in columns)).suffix_with(clause)
+    if dialect == "postgresql" and source.table_sample:
+        sampled = sa.tablesample(source.selectable, sa.func.bernoulli(sa.bindparam(None, percent, type_=sa.Float())),
+                                 name="sampled", seed=sa.bindparam(None, SAMPLE_SEED, type_=sa.Integer()))
+        return sa.select(*(source.column(c) for c in columns)).select_from(sampled).where(*source.conditions)
+    return None
 
 
 def sorted_values(source: Source, column: str, *, n_finite: int, limit: int, dialect: str) -> sa.Select[Any]:
