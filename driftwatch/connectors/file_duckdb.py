@@ -42,7 +42,7 @@ __all__ = ["DUCKDB_FROM_BYTES", "MEMORY_LIMIT", "profile_files", "profile_files_
 DUCKDB_FROM_BYTES = 256 * 2**20
 #: What DuckDB may hold while it profiles (it spills to disk beyond), so a window of any size
 #: costs the driftwatch process about this much, not the window's size.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 
 
 def profile_files(connector: FileConnector, files: Sequence[str], window: Window, reference: Profile,
