@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from .test_pushdown_runs import _events, _key, _run
+from .test_pushdown_runs import _events, _run, assert_same_results, monitor_config, write_reference
 
 pytest.importorskip("duckdb_engine")
 
@@ -28,36 +27,12 @@ def _files(folder: Path, *, aware: bool) -> None:
     shuffled = frame.sample(frac=1, random_state=4).reset_index(drop=True)
     for i in range(3):
         shuffled.iloc[i::3].to_parquet(folder / "data" / f"part-{i}.parquet", index=False)
-    rng = np.random.default_rng(3)
-    pd.DataFrame({"x": rng.normal(0, 1, 800), "k": rng.integers(0, 9, 800), "c": rng.choice(["a", "b", "c"], 800),
-                  "flag": rng.uniform(0, 1, 800)}).to_csv(folder / "ref.csv", index=False)
+    write_reference(folder)
 
 
 def _config(folder: Path, engine: str, pattern: str = "data/*.parquet") -> Path:
-    path = folder / f"{engine}.toml"
-    path.write_text(f"""
-[store]
-url = "sqlite:///{folder / (engine + '.db')}"
-[[monitors]]
-name = "m"
-window = "1d"
-[monitors.schema]
-numeric = ["x", "k", "flag"]
-categorical = ["c"]
-[monitors.current]
-type = "file"
-path = "{pattern}"
-timestamp_column = "ts"
-engine = "{engine}"
-[monitors.reference]
-type = "file"
-path = "ref.csv"
-[[monitors.detectors]]
-type = "drift"
-[[monitors.detectors]]
-type = "quality"
-""", encoding="utf-8")
-    return path
+    current = f'type = "file"\npath = "{pattern}"\ntimestamp_column = "ts"\nengine = "{engine}"'
+    return monitor_config(folder, engine, current)
 
 
 @pytest.mark.parametrize("aware", [False, True])
@@ -67,16 +42,8 @@ def test_duckdb_over_parquet_stores_what_pandas_stores(tmp_path: Path, aware: bo
     with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
         pushed = _run(_config(tmp_path, "duckdb"))
     pulled = _run(_config(tmp_path, "pandas"))
-    assert pushed.status == pulled.status == "succeeded", (pushed.error, pulled.error)
     assert "profiled in the database (600 rows)" in caplog.text
-    want: dict[Any, Any] = {_key(r): r for r in pulled.results}
-    got: dict[Any, Any] = {_key(r): r for r in pushed.results}
-    assert got.keys() == want.keys()
-    for key, result in want.items():
-        assert got[key].status == result.status, key
-        for field in ("value", "p_value"):
-            a, b = getattr(got[key], field), getattr(result, field)
-            assert (a is None and b is None) or a == pytest.approx(b, rel=1e-9, abs=1e-12), (key, field)
+    want = assert_same_results(pushed, pulled)
     assert want[("drift", "x", "ks")].status == "alert"  # a decision that fired is among those compared
 
 
@@ -113,11 +80,5 @@ end = "2026-11-03T00:00:00Z"
         with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
             outcomes[engine] = _run(config)
     assert "monitor m reference: profiled in the database (600 rows)" in caplog.text
-    pushed, pulled = outcomes["duckdb"], outcomes["pandas"]
-    assert pushed.status == pulled.status == "succeeded", (pushed.error, pulled.error)
-    want = {_key(r): r for r in pulled.results}
-    got = {_key(r): r for r in pushed.results}
-    assert got.keys() == want.keys()
-    for key, result in want.items():
-        assert (got[key].status, got[key].value) == (result.status, pytest.approx(result.value, rel=1e-9)), key
+    want = assert_same_results(outcomes["duckdb"], outcomes["pandas"], ("value",))
     assert want[("drift", "x", "ks")].status == "alert"

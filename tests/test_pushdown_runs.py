@@ -62,14 +62,19 @@ def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     dispose_engines()
 
 
-def _config(folder: Path, url: str, pushdown: str, *, extra: str = "") -> Path:
+def write_reference(folder: Path) -> None:
     rng = np.random.default_rng(3)
     pd.DataFrame({"x": rng.normal(0, 1, 800), "k": rng.integers(0, 9, 800), "c": rng.choice(["a", "b", "c"], 800),
                   "flag": rng.uniform(0, 1, 800)}).to_csv(folder / "ref.csv", index=False)
-    path = folder / f"{pushdown}.toml"
+
+
+def monitor_config(folder: Path, name: str, current: str, *, extra: str = "") -> Path:
+    """A store and one monitor ``m`` (drift and quality over ``x``, ``k``, ``flag``, ``c``)
+    whose ``[monitors.current]`` table holds the lines ``current``; the reference is ref.csv."""
+    path = folder / f"{name}.toml"
     path.write_text(f"""
 [store]
-url = "sqlite:///{folder / (pushdown + '.db')}"
+url = "sqlite:///{folder / (name + '.db')}"
 [[monitors]]
 name = "m"
 window = "1d"
@@ -77,11 +82,7 @@ window = "1d"
 numeric = ["x", "k", "flag"]
 categorical = ["c"]
 [monitors.current]
-type = "sql"
-url = "{url}"
-table = "events"
-timestamp_column = "ts"
-pushdown = "{pushdown}"
+{current}
 [monitors.reference]
 type = "file"
 path = "ref.csv"
@@ -92,6 +93,12 @@ type = "quality"
 {extra}
 """, encoding="utf-8")
     return path
+
+
+def _config(folder: Path, url: str, pushdown: str, *, extra: str = "") -> Path:
+    write_reference(folder)
+    current = f'type = "sql"\nurl = "{url}"\ntable = "events"\ntimestamp_column = "ts"\npushdown = "{pushdown}"'
+    return monitor_config(folder, pushdown, current, extra=extra)
 
 
 def _run(config: Path) -> Any:
@@ -105,24 +112,32 @@ def _key(result: Any) -> tuple[Any, ...]:
     return (result.detector, result.feature, result.metric)
 
 
-def test_a_pushed_down_run_stores_what_a_pulled_run_stores(source_url: str, tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
-        pushed = _run(_config(tmp_path, source_url, "require"))
-    pulled = _run(_config(tmp_path, source_url, "off"))
-    assert pushed.status == pulled.status == "succeeded"
-    assert "profiled in the database (600 rows)" in caplog.text
+def assert_same_results(pushed: Any, pulled: Any,
+                        fields: tuple[str, ...] = ("value", "p_value", "threshold")) -> dict[tuple[Any, ...], Any]:
+    """Both runs succeeded and stored the same findings: statuses equal, ``fields`` to 1e-9;
+    the pulled run's results by key."""
+    assert pushed.status == pulled.status == "succeeded", (pushed.error, pulled.error)
     want = {_key(r): r for r in pulled.results}
     got = {_key(r): r for r in pushed.results}
     assert got.keys() == want.keys()
     for key, result in want.items():
         assert got[key].status == result.status, key
-        for field in ("value", "p_value", "threshold"):
+        for field in fields:
             a, b = getattr(got[key], field), getattr(result, field)
             assert (a is None and b is None) or a == pytest.approx(b, rel=1e-9, abs=1e-12), (key, field)
+    return want
+
+
+def test_a_pushed_down_run_stores_what_a_pulled_run_stores(source_url: str, tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="driftwatch.pushdown"):
+        pushed = _run(_config(tmp_path, source_url, "require"))
+    pulled = _run(_config(tmp_path, source_url, "off"))
+    assert "profiled in the database (600 rows)" in caplog.text
+    want = assert_same_results(pushed, pulled)
     drifting = {r.feature for r in pulled.results if r.detector == "drift" and r.status == "alert"}
     assert {"x"} <= drifting  # the shift is caught, so the comparison covers a decision that fired
-    assert got[("quality", "c", "new_category_share")].status == "alert"
+    assert want[("quality", "c", "new_category_share")].status == "alert"
 
 
 def test_prefer_pulls_what_cannot_be_pushed_down_and_says_why(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
