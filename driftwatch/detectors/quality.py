@@ -257,7 +257,7 @@ def _outside(ref: ColumnProfile, cur: ColumnProfile) -> tuple[int, int]:
 
     The reference's edges run from its minimum to just past its maximum, so the current side's
     first and last bins, less the infinities they also hold, are those counts whatever the size
-    of the window; its sorted values may be a thinned sample of a large pushed-down window.
+    of the window; its sorted values may be a sample of a large pushed-down window.
     """
     edges = ref.edges
     if (edges.size and np.array_equal(cur.edges, edges) and edges[0] == ref.minimum

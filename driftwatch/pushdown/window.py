@@ -12,7 +12,7 @@ category. The mean and standard deviation come from shifted sums (equal to 1e-9 
 ordinary data). Sorted values are all the finite values up to ``max_sorted`` of them. Past
 that, on DuckDB and PostgreSQL tables, they are the finite values of a seeded Bernoulli sample
 of the window's rows, about ``max_sorted`` of them (one scan for every column; see
-``sample_fraction``): a simple random sample of the window, so its empirical CDF is within
+``sample_percent``): a simple random sample of the window, so its empirical CDF is within
 ``ε`` of the window's with probability at least ``1 − 2·exp(−2mε²)`` for ``m`` sampled values
 (Dvoretzky–Kiefer–Wolfowitz, Massart's constant: 0.005 at ``m`` = 250,000 but for one window in
 130,000), and the rank tests' p-values are those of a test on the sample: valid (a stable
