@@ -312,7 +312,7 @@ def measure_pushdown(backend: str, rows: int, args: argparse.Namespace) -> dict[
         for _ in range(args.repeat):
             with clock.run() as found:
                 source = Source(sa.table("events"), table_sample=backend == "postgresql")  # a table, not a view
-                n_rows, profiles = profile_window(conn, source, reference, COLUMNS,
+                n_rows, profiles = profile_window(conn, source, reference, COLUMNS, text_columns=set(COLUMNS[NUMERIC:]),
                                                   dtypes=_dtypes(), max_sorted=args.max_sorted)
             runs.append(found)
     engine.dispose()

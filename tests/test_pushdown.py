@@ -192,6 +192,32 @@ def test_out_of_range_share_counts_every_row_of_a_sampled_window(engine: sa.Engi
     assert share[("k", "out_of_range_share")] == np.count_nonzero((k < 0) | (k > 29)) / k.size > 0
 
 
+def test_known_categories_counted_in_the_aggregate_scan_equal_the_group_by(engine: sa.Engine) -> None:
+    """On PostgreSQL (a row store) a text column's reference categories are counted in the one
+    aggregate scan: when they are all its values no ``GROUP BY`` runs, and when some value is new
+    (``zz`` below) its ``GROUP BY`` does; either way the profile is pandas'."""
+    frame = _pulled(engine)
+    knows_all = profile(pd.DataFrame({"x": np.arange(4.0), "c": ["a", "b", "c", "zz"]}),
+                        {"numeric": ["x"], "categorical": ["c"]})
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    for reference, group_bys in ((knows_all, 0), (REFERENCE, 1)):
+        statements.clear()
+        with engine.connect() as conn:
+            _, pushed = profile_window(conn, DAY_ONE, reference, ["c"], text_columns={"c"})
+        want = profile_categorical(frame["c"], "c")
+        got = pushed["c"]
+        assert (got.n, got.n_missing, got.categories, got.counts.tolist()) == \
+               (want.n, want.n_missing, want.categories, want.counts.tolist())
+        if engine.dialect.name == "postgresql":
+            assert sum("GROUP BY" in text for text in statements) == group_bys
+    sa.event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_values_are_bound_never_written_into_the_sql() -> None:
     """Edges, shifts and limits are parameters: the statement text holds none of them."""
     edges = {"x": np.array([-1.2345678, 0.5, 7.25])}

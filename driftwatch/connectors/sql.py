@@ -182,7 +182,8 @@ class SqlConnector:
         kinds = {name: reference.columns[name].kind for name in columns}
         with self._pushdown([window], kinds) as (conn, source, types):
             present = [c for c in columns if c in types]
-            n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted)
+            n_rows, profiles = profile_window(conn, source, reference, present, max_sorted=max_sorted,
+                                              text_columns=_text_columns(types))
         return WindowProfiles(n_rows, profiles, {name: pandas_dtype(kind) for name, kind in types.items()})
 
     def explain_window(self, window: Window, reference: Profile, columns: Sequence[str], *,
@@ -192,7 +193,8 @@ class SqlConnector:
         kinds = {name: reference.columns[name].kind for name in columns}
         with self._pushdown([window], kinds) as (conn, source, types):
             present = [c for c in columns if c in types]
-            found = statements(source, reference, present, dialect=conn.dialect.name, max_sorted=max_sorted)
+            found = statements(source, reference, present, dialect=conn.dialect.name, max_sorted=max_sorted,
+                               text_columns=_text_columns(types))
             compiled = [(what, statement.compile(dialect=conn.dialect)) for what, statement in found]
         return [(what, str(c), dict(c.params)) for what, c in compiled]
 
@@ -414,6 +416,11 @@ def _bound(name: str, value: object) -> Any:
 
 def _naive(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _text_columns(types: Mapping[str, TypeEngine[Any]]) -> set[str]:
+    """The columns the database holds as plain text (an enum compares only with its own type)."""
+    return {name for name, kind in types.items() if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum)}
 
 
 def _sqlite_text(value: datetime) -> str:

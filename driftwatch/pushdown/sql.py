@@ -117,11 +117,21 @@ def _shift(shifts: Mapping[str, float], name: str) -> ColumnElement[Any]:
 
 
 def numeric_summary(source: Source, columns: Sequence[str], edges: Mapping[str, np.ndarray],
-                    shifts: Mapping[str, float], dialect: str) -> sa.Select[Any]:
+                    shifts: Mapping[str, float], dialect: str,
+                    categories: Mapping[str, Sequence[str]] | None = None) -> sa.Select[Any]:
     """One ``SELECT`` of every figure of ``columns`` but their sorted values; labels are ``n``
     and ``<i>_<figure>`` (``i`` the column's position, so any name is safe). ``min``, ``max``,
-    ``sum1`` and ``sum2`` are the finite values' only where ``odd`` (not finite) is 0."""
+    ``sum1`` and ``sum2`` are the finite values' only where ``odd`` (not finite) is 0.
+
+    ``categories``: text columns and the values to count in the same scan, labelled
+    ``c<k>_present`` and ``c<k>_<j>`` (on a row store one more count is cheaper than a ``GROUP
+    BY``'s scan of every row; ``pushdown.window`` says when they suffice)."""
     figures: list[ColumnElement[Any]] = [sa.func.count().label("n")]
+    for k, (name, keys) in enumerate((categories or {}).items()):
+        c = source.column(name)
+        figures.append(sa.func.count(c).label(f"c{k}_present"))
+        figures += [count_if(c == sa.bindparam(None, key, type_=sa.String()), dialect).label(f"c{k}_{j}")
+                    for j, key in enumerate(keys)]
     for i, name in enumerate(columns):
         x = source.column(name)
         shifted = x - _shift(shifts, name)
