@@ -176,6 +176,27 @@ def test_every_decided_result_says_what_its_window_could_have_seen() -> None:
         0.05 + 0.5 * stats.norm.ppf(0.8) * math.sqrt(2 / 5_000), rel=1e-12)  # the minimum binds
 
 
+def test_a_sampled_window_says_what_its_sample_could_have_seen() -> None:
+    """A large window profiled in its database keeps a sample of its sorted values; the KS test
+    (and so the mde) is that sample's, not the whole window's."""
+    import dataclasses
+
+    from driftwatch.detectors import CurrentData, DriftDetector
+    from driftwatch.model import Schema
+    from driftwatch.profiling import profile, profile_numeric
+
+    rng = np.random.default_rng(6)
+    reference = profile(pd.DataFrame({"x": rng.normal(size=5_000)}), {"numeric": ["x"]})
+    whole = profile_numeric(pd.Series(rng.normal(size=20_000)), "x", edges=reference.columns["x"].edges)
+    sampled = dataclasses.replace(whole, sorted_values=np.sort(rng.choice(whole.sorted_values, 300, replace=False)))
+    found = {}
+    for name, cur in (("whole", whole), ("sampled", sampled)):
+        data = CurrentData.profiled(reference, 20_000, {"x": cur}, {"x": "float64"})
+        found[name] = DriftDetector().run(reference, data, Schema(numeric=("x",)))[0].details["mde"]
+    assert found["sampled"] == pytest.approx(ks_detectable_gap(0.01, 5_000, 300), rel=1e-12)
+    assert found["whole"] == pytest.approx(ks_detectable_gap(0.01, 5_000, 20_000, floor=0.05), rel=1e-12)
+
+
 def test_the_ks_mde_in_standard_deviations_is_detected_with_about_80_percent_power() -> None:
     rng = np.random.default_rng(4)
     ref = rng.normal(size=20_000)

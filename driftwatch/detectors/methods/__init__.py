@@ -116,25 +116,32 @@ def _wasserstein(ref: ColumnProfile, cur: ColumnProfile, ctx: Context) -> Measur
                                              "test": "ks", "ks_d": d})
 
 
+def _tested(cur: ColumnProfile) -> int:
+    """How many current values the rank tests see: every finite one, or the sample kept of a
+    large window profiled in its database (the p-value is the sample's, so is the power)."""
+    size = int(cur.sorted_values.size)
+    return size if 0 < size < cur.n_finite else cur.n_finite
+
+
 def _ks_shift_needed(ref: ColumnProfile, cur: ColumnProfile, level: float) -> float | None:
     """The location shift (reference stds) that the KS test flags with 80 % power at ``level``."""
     cdf = reference_cdf(ref.sorted_values) if ref.std > 0 else None
     if cdf is None:
         return None
-    gap = ks_detectable_gap(level, ref.n_finite, cur.n_finite)
+    gap = ks_detectable_gap(level, ref.n_finite, _tested(cur))
     return shift_needed(lambda delta: ks_shift(cdf, delta * ref.std), gap)
 
 
 def _ks_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level: float,
                    threshold: float) -> float | None:
-    return ks_detectable_gap(level, ref.n_finite, cur.n_finite, floor=threshold)
+    return ks_detectable_gap(level, ref.n_finite, _tested(cur), floor=threshold)
 
 
 def _wasserstein_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level: float,
                             threshold: float) -> float | None:
     # a location shift of delta stds is a Wasserstein distance of exactly delta stds
     delta = _ks_shift_needed(ref, cur, level)
-    return None if delta is None else max(delta, mean_detectable_shift(ref.n_finite, cur.n_finite, threshold))
+    return None if delta is None else max(delta, mean_detectable_shift(ref.n_finite, _tested(cur), threshold))
 
 
 def _rms_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level: float,
@@ -147,7 +154,7 @@ def _rms_detectable(ref: ColumnProfile, cur: ColumnProfile, ctx: Context, level:
     if delta is None or cdf is None:
         return None
     significant = rms_shift(cdf, delta * ref.std)
-    return max(significant, threshold + gap_margin(ref.n_finite, cur.n_finite))
+    return max(significant, threshold + gap_margin(ref.n_finite, _tested(cur)))
 
 
 def _same_constant(ref: ColumnProfile, cur: ColumnProfile) -> bool:
