@@ -22,9 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..model import Schema
 from ..profiling import ColumnProfile, Profile, ProfileOptions, categorical_profile
-from ..values import keyed_counts
-from .sql import Source, category_groups, finite
-from .window import fetch_columns, summarize
+from .sql import Source, finite
+from .window import category_counts, fetch_columns, summarize
 
 __all__ = ["linear_quantiles", "profile_reference", "quantile_ranks"]
 
@@ -75,11 +74,7 @@ def profile_reference(conn: Connection, source: Source, schema: Schema, options:
         columns[name] = ColumnProfile(name=name, kind="numeric", dtype=dtypes.get(name, "float64"),
                                       sorted_values=samples[name], edges=edges[name], **second[name])
     for name in (c for c in schema.features if c not in numeric):
-        groups = conn.execute(category_groups(source, name)).all()
-        present = [(value, int(count)) for value, count in groups if value is not None]
-        distinct = np.empty(len(present), dtype=object)
-        distinct[:] = [value for value, _ in present]
-        counts = keyed_counts(distinct, np.array([count for _, count in present], dtype=np.int64))
+        counts = category_counts(conn, source, name)
         columns[name] = categorical_profile(counts, name, n=n_rows, n_missing=n_rows - int(counts.sum()),
                                             dtype=dtypes.get(name, "object"), max_categories=options.max_categories)
     return Profile(schema=schema, n_rows=n_rows, columns=columns, options=options, schema_inferred=False,

@@ -36,7 +36,7 @@ from ..profiling import ColumnProfile, Profile, categorical_profile
 from ..values import keyed_counts
 from .sql import Source, category_groups, nonfinite_summary, numeric_summary, row_sample, sorted_values
 
-__all__ = ["DEFAULT_MAX_SORTED", "fetch_columns", "profile_window", "sample_percent", "statements",
+__all__ = ["DEFAULT_MAX_SORTED", "category_counts", "fetch_columns", "profile_window", "sample_percent", "statements",
            "summarize"]
 
 #: Sorted values fetched per numeric column at most (the reference keeps as many by default).
@@ -66,11 +66,7 @@ def profile_window(conn: Connection, source: Source, reference: Profile, columns
     for name in categorical:
         counts = tallies.get(name)
         if counts is None:  # not tallied, or some value is none of the reference's categories
-            groups = conn.execute(category_groups(source, name)).all()
-            present = [(value, int(count)) for value, count in groups if value is not None]
-            distinct = np.empty(len(present), dtype=object)
-            distinct[:] = [value for value, _ in present]
-            counts = keyed_counts(distinct, np.array([count for _, count in present], dtype=np.int64))
+            counts = category_counts(conn, source, name)
         profiles[name] = categorical_profile(counts, name, n=n_rows, n_missing=n_rows - int(counts.sum()),
                                              dtype=dtypes.get(name, "object"))
     return n_rows, profiles
@@ -106,9 +102,7 @@ def summarize(conn: Connection, source: Source, columns: Sequence[str], edges: M
     for k, (name, keys) in enumerate((categories or {}).items()):
         counts = np.array([int(row[f"c{k}_{j}"] or 0) for j in range(len(keys))], dtype=np.int64)
         if counts.sum() == int(row[f"c{k}_present"]):
-            distinct = np.empty(len(keys), dtype=object)
-            distinct[:] = list(keys)
-            tallies[name] = keyed_counts(distinct, counts)
+            tallies[name] = _keyed(keys, counts)
     odd = [name for i, name in enumerate(columns) if int(row[f"{i}_odd"] or 0)]
     split: dict[str, dict[str, Any]] = {}
     if odd:
@@ -122,6 +116,19 @@ def summarize(conn: Connection, source: Source, columns: Sequence[str], edges: M
         below = [int(row[f"{i}_below_{j}"] or 0) for j in range(len(edges.get(name, ())))]
         figures[name] = _figures(raw, below, n_rows, edges.get(name, np.empty(0)), float(shifts.get(name, 0.0)))
     return n_rows, figures, tallies
+
+
+def category_counts(conn: Connection, source: Source, name: str) -> pd.Series:
+    """Counts per category key of column ``name`` (``NULL`` left out), by its ``GROUP BY``."""
+    present = [(value, int(count)) for value, count in conn.execute(category_groups(source, name)) if value is not None]
+    return _keyed([value for value, _ in present], np.array([count for _, count in present], dtype=np.int64))
+
+
+def _keyed(values: Sequence[Any], counts: np.ndarray) -> pd.Series:
+    """``values.keyed_counts`` of raw values (held in an object array as they are, tuples too)."""
+    distinct = np.empty(len(values), dtype=object)
+    distinct[:] = list(values)
+    return keyed_counts(distinct, counts)
 
 
 def sample_percent(n_finite: Mapping[str, int], max_sorted: int) -> float:
@@ -153,9 +160,7 @@ def _floats(column: np.ndarray) -> np.ndarray:
     driver) as ``NaN``."""
     if isinstance(column, np.ma.MaskedArray):
         return np.ma.masked_array(column, dtype=np.float64).filled(np.nan)
-    if column.dtype == object:
-        return np.array([np.nan if v is None else v for v in column], dtype=np.float64)
-    return column.astype(np.float64)
+    return column.astype(np.float64)  # an object array's None becomes NaN, a Decimal its float
 
 
 def statements(source: Source, reference: Profile, columns: Sequence[str], *, dialect: str,
