@@ -20,9 +20,10 @@ The reference is ``driftwatch.profile`` of 200k rows generated the same way with
 * ``pushdown``     — ``profile_window`` over the whole table (DuckDB under ``--memory-limit``,
   as the file connector sets it), timed by phase (``PhaseClock``): the one aggregate
   ``SELECT`` (and the non-finite one when a column needs it), the sorted values (past
-  ``--max-sorted`` values the seeded row sample on DuckDB and PostgreSQL, ``ROW_NUMBER`` thinning
-  elsewhere), the ``GROUP BY``s; then the drift and quality detectors on the result, against
-  the manifest of which columns moved;
+  ``--max-sorted`` values the seeded row sample: on DuckDB drawn in the aggregate ``SELECT``, the
+  rows keyed by ``rowid`` or, for Parquet, as the file connector keys them; on PostgreSQL its own
+  scan; ``ROW_NUMBER`` thinning elsewhere), the ``GROUP BY``s; then the drift and quality
+  detectors on the result, against the manifest of which columns moved;
 * ``alternatives`` — other ways to the dominant phases' answers, on ``--alt-columns`` columns:
   the same ``ROW_NUMBER`` statements fetched in bulk from the driver, the same order
   statistics by the database's own functions (DuckDB ``quantile_disc(x, list)`` and
@@ -62,6 +63,8 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+
+from driftwatch.connectors.file_duckdb import ROW_KEY
 
 NUMERIC, CATEGORICAL, LEVELS = 40, 10, 12
 SMALL_SHIFT = [f"n{i}" for i in range(5)]          # 0.02 sd: must stay ok (as in drift_bench.py)
@@ -215,7 +218,8 @@ def _engine(backend: str, rows: int, args: argparse.Namespace) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _view(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}')")
+            dbapi_connection.execute(f"CREATE VIEW events AS SELECT *, hash(filename, file_row_number) AS {ROW_KEY} "
+                                     f"FROM read_parquet('{glob}')")
 
         return engine
     return sa.create_engine(args.postgres_url, connect_args=_pg_options(args))
@@ -244,7 +248,7 @@ def _duckdb(backend: str, rows: int, args: argparse.Namespace) -> Any:
 class PhaseClock:
     """Seconds per phase of ``profile_window``, marked where it builds each statement.
 
-    ``profile_window`` looks ``numeric_summary``, ``nonfinite_summary``, ``row_sample``,
+    ``profile_window`` looks ``_row_count``, ``numeric_summary``, ``nonfinite_summary``, ``row_sample``,
     ``sorted_values`` and ``category_groups`` up in ``driftwatch.pushdown.window`` when it calls
     them, so wrapping them there marks the start of every statement, whichever way its answer is
     then fetched (SQLAlchemy rows, or DuckDB's ``fetchnumpy`` on the raw connection). A phase
@@ -252,7 +256,8 @@ class PhaseClock:
     after each statement count too.
     """
 
-    BUILDERS = {"numeric_summary": "aggregate", "nonfinite_summary": "aggregate", "row_sample": "sorted",
+    BUILDERS = {"_row_count": "aggregate", "numeric_summary": "aggregate", "nonfinite_summary": "aggregate",
+                "row_sample": "sorted",
                 "sorted_values": "sorted", "category_groups": "groupby"}
 
     def __init__(self) -> None:
@@ -311,7 +316,10 @@ def measure_pushdown(backend: str, rows: int, args: argparse.Namespace) -> dict[
     with engine.connect() as conn:
         for _ in range(args.repeat):
             with clock.run() as found:
-                source = Source(sa.table("events"), table_sample=backend == "postgresql")  # a table, not a view
+                # events is a table (PostgreSQL samples it; DuckDB keys its rows by rowid), or a view keyed as
+                # the file connector keys Parquet rows
+                source = Source(sa.table("events"), table_sample=backend == "postgresql",
+                                row_key={"duckdb": "rowid", "parquet": ROW_KEY}.get(backend))
                 n_rows, profiles = profile_window(conn, source, reference, COLUMNS, text_columns=set(COLUMNS[NUMERIC:]),
                                                   dtypes=_dtypes(), max_sorted=args.max_sorted)
             runs.append(found)

@@ -150,9 +150,39 @@ def test_a_big_window_on_duckdb_or_a_postgresql_table_is_a_seeded_row_sample(eng
     if not _sampling(engine):
         pytest.skip("SQLite has no sampling: evenly spaced order statistics (the test above)")
     frame = _pulled(engine)
-    with engine.connect() as conn:
-        _, pushed = profile_window(conn, _big_window(engine), REFERENCE, ["x", "k"], max_sorted=60)
-        _, again = profile_window(conn, _big_window(engine), REFERENCE, ["x", "k"], max_sorted=60)
+    sources = [_big_window(engine)]
+    if engine.dialect.name == "duckdb":  # a table's rows keyed by rowid: the sample is drawn in the aggregate scan
+        sources.append(Source(DAY_ONE.selectable, DAY_ONE.conditions, row_key="rowid"))
+    drawn = []
+    for source in sources:
+        with engine.connect() as conn:
+            _, pushed = profile_window(conn, source, REFERENCE, ["x", "k"], max_sorted=60)
+            _, again = profile_window(conn, source, REFERENCE, ["x", "k"], max_sorted=60)
+        _check_sample(frame, pushed, again)
+        drawn.append(pushed["k"].sorted_values.tolist())
+    assert len(drawn) == 1 or drawn[0] != drawn[1]  # two ways, two samples
+
+
+def test_the_file_connector_keys_every_parquet_row_apart_and_the_same_way_each_time(tmp_path: Path) -> None:
+    """``ROW_KEY`` is unique over the rows of several files and the same on a second read (the
+    sample drawn by it is then the same every run); files holding ``filename`` go without."""
+    duckdb = pytest.importorskip("duckdb")
+    from driftwatch.connectors.file_duckdb import ROW_KEY, keyed_rows
+
+    for i in range(2):
+        pd.DataFrame({"x": np.arange(1000.0)}).to_parquet(tmp_path / f"{i}.parquet")
+    files = [str(tmp_path / "0.parquet"), str(tmp_path / "1.parquet")]
+    keys = []
+    for _ in range(2):
+        rows, keyed = keyed_rows(duckdb.connect(), files)
+        keys.append(rows.project(ROW_KEY).fetchnumpy()[ROW_KEY].tolist())
+        assert keyed
+    assert len(set(keys[0])) == 2000 and keys[0] == keys[1]
+    pd.DataFrame({"filename": ["a"]}).to_parquet(tmp_path / "2.parquet")
+    assert keyed_rows(duckdb.connect(), [str(tmp_path / "2.parquet")])[1] is False
+
+
+def _check_sample(frame: pd.DataFrame, pushed: dict[str, Any], again: dict[str, Any]) -> None:
     n = len(frame)
     p = 60 / n  # k: every row finite, the most of the two
     for name in ("x", "k"):

@@ -4,7 +4,8 @@ The file connector's pandas path reads every row of a window into memory; DuckDB
 the columns asked for, in parallel, under a memory limit, and hands back the figures of
 ``driftwatch.pushdown`` (the same statements as for a database table). The files are
 registered as a relation named ``window_rows`` through DuckDB's Python API, so no path is
-ever written into SQL; the window is cut by bound timestamps, after the connector has already
+ever written into SQL (with a key per row, a hash of file name and row number, ``ROW_KEY``);
+the window is cut by bound timestamps, after the connector has already
 skipped the ``dt=`` partitions outside it. Parquet only: its column types are stored, so both
 paths see the same numbers (a CSV's types would be guessed twice, possibly differently).
 """
@@ -35,7 +36,8 @@ from .reflect import table_columns
 if TYPE_CHECKING:
     from .file import FileConnector
 
-__all__ = ["DUCKDB_FROM_BYTES", "MEMORY_LIMIT", "profile_files", "profile_files_reference"]
+__all__ = ["DUCKDB_FROM_BYTES", "MEMORY_LIMIT", "ROW_KEY", "keyed_rows", "profile_files",
+           "profile_files_reference"]
 
 #: With ``engine = "auto"``, DuckDB profiles a window from this many bytes of files on: there it
 #: is faster than pandas and holds far less; below it, starting DuckDB costs more than pandas' read.
@@ -43,6 +45,10 @@ DUCKDB_FROM_BYTES = 256 * 2**20
 #: What DuckDB may hold while it profiles (it spills to disk beyond), so a window of any size
 #: costs the driftwatch process about this much, not the window's size.
 MEMORY_LIMIT = "512MB"
+#: The column added to the files' rows that tells them apart (a hash of file name and row
+#: number), so the row sample is drawn in the aggregate scan (``pushdown.sql.SampleRows``).
+#: Files that hold a column of this name, ``filename`` or ``file_row_number`` go without.
+ROW_KEY = "driftwatch_row_key"
 
 
 def profile_files(connector: FileConnector, files: Sequence[str], window: Window, reference: Profile,
@@ -90,17 +96,29 @@ def _scan(connector: FileConnector, files: Sequence[str], windows: Sequence[Wind
             raw = conn.connection.dbapi_connection
             assert raw is not None
             raw.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # a constant of ours, not input
-            raw.register("window_rows", raw.read_parquet(list(files), union_by_name=True))
+            files_read, keyed = keyed_rows(raw, files)
+            raw.register("window_rows", files_read)
             types = table_columns(conn, "window_rows", None)
+            types.pop(ROW_KEY, None)
             for name, kind in kinds.items():
                 if name in types and kind == "numeric" and not numeric_type(types[name]):
                     raise PushdownUnavailable(f"column {name!r} is {types[name]}, not a number, in the files")
             cuts = [_window(types, connector.timestamp_column, w) for w in windows if w is not None]
             conditions = () if len(cuts) < len(windows) or not all(cuts) else (
                 sa.or_(*(sa.and_(*c) for c in cuts)),)
-            yield conn, Source(sa.table("window_rows"), conditions), types
+            yield conn, Source(sa.table("window_rows"), conditions, row_key=ROW_KEY if keyed else None), types
     finally:
         engine.dispose()
+
+
+def keyed_rows(raw: Any, files: Sequence[str]) -> tuple[Any, bool]:
+    """The rows of Parquet ``files`` as a DuckDB relation on the connection ``raw``, each with
+    its ``ROW_KEY`` (a hash of its file's name and its row number there), and whether it has one."""
+    rows = raw.read_parquet(list(files), union_by_name=True)
+    if {"filename", "file_row_number", ROW_KEY} & set(rows.columns):
+        return rows, False
+    # DuckDB's virtual columns, seen by a projection (a registered relation hides them)
+    return rows.project(f"*, hash(filename, file_row_number) AS {ROW_KEY}"), True
 
 
 def _window(types: dict[str, TypeEngine[Any]], ts: str | None, window: Window) -> list[ColumnElement[bool]]:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["samples_rows", "table_columns"]
+__all__ = ["row_key", "samples_rows", "table_columns"]
 
 _DUCKDB_TYPES: list[tuple[str, TypeEngine[Any]]] = [
     (r"(TINY|SMALL|BIG|HUGE|U?)INT(EGER)?\d*|U(TINY|SMALL|BIG|HUGE)INT", sa.Integer()),
@@ -45,6 +45,17 @@ def samples_rows(conn: Connection, table: str, schema: str | None) -> bool:
     """Whether ``TABLESAMPLE`` can sample ``schema.table``'s rows (``pushdown.sql.row_sample``):
     on PostgreSQL when it is a table or a materialized view, not a view."""
     return conn.dialect.name == "postgresql" and table not in sa.inspect(conn).get_view_names(schema=schema)
+
+
+def row_key(conn: Connection, table: str, schema: str | None) -> str | None:
+    """The pseudo-column telling ``schema.table``'s rows apart (``pushdown.sql.Source.row_key``):
+    ``rowid`` of a DuckDB table (a view has none); None elsewhere."""
+    if conn.dialect.name != "duckdb":
+        return None
+    query = sa.text("SELECT table_type FROM information_schema.tables WHERE table_name = :table "
+                    "AND table_schema = COALESCE(:schema, current_schema())")
+    kind = conn.execute(query, {"table": table, "schema": schema}).scalar()
+    return "rowid" if kind == "BASE TABLE" else None
 
 
 def _duckdb_type(name: str) -> TypeEngine[Any]:

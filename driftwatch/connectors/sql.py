@@ -37,7 +37,7 @@ from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
 from .file import cut_window, present_columns, requested_columns, utc_timestamps
-from .reflect import samples_rows, table_columns
+from .reflect import row_key, samples_rows, table_columns
 
 __all__ = ["SqlConnector", "dispose_engines"]
 
@@ -232,8 +232,9 @@ class SqlConnector:
                 cuts = [self._exact_window(conn.dialect.name, types, w) for w in windows if w is not None]
                 conditions = () if len(cuts) < len(windows) else (sa.or_(*(sa.and_(*c) for c in cuts)),)
                 table = self.table or ""
-                sampled = samples_rows(conn, table, self.db_schema)
-                yield conn, Source(sa.table(table, schema=self.db_schema), conditions, table_sample=sampled), types
+                yield conn, Source(sa.table(table, schema=self.db_schema), conditions,
+                                   table_sample=samples_rows(conn, table, self.db_schema),
+                                   row_key=row_key(conn, table, self.db_schema)), types
         except NoSuchTableError:
             raise ConnectorError(
                 f"sql connector {self.redacted_url}: table {self._qualified()!r} not found") from None

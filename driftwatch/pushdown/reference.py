@@ -62,13 +62,13 @@ def profile_reference(conn: Connection, source: Source, schema: Schema, options:
     ``dtypes`` are the columns' pandas dtypes (``pushdown.types.pandas_dtype``)."""
     dialect = conn.dialect.name
     numeric = [c for c in schema.features if schema.kind(c) == "numeric"]
-    n_rows, first, _ = summarize(conn, source, numeric, {}, {})
+    n_rows, first, _, _ = summarize(conn, source, numeric, {}, {})
     samples, edges, means = {}, {}, {}
     for name in numeric:
         figures = first[name]
         means[name] = figures["mean"] if math.isfinite(figures["mean"]) else 0.0
         samples[name], edges[name] = _order_statistics(conn, source, name, figures, options, dialect)
-    _, second, _ = summarize(conn, source, numeric, edges, means)
+    _, second, _, _ = summarize(conn, source, numeric, edges, means)
     columns: dict[str, ColumnProfile] = {}
     for name in numeric:
         columns[name] = ColumnProfile(name=name, kind="numeric", dtype=dtypes.get(name, "float64"),

@@ -11,12 +11,13 @@ row, missing, ``±inf`` and finite counts, minimum, maximum, counts per bin, cou
 category. The mean and standard deviation come from shifted sums (equal to 1e-9 relative on
 ordinary data). Sorted values are all the finite values up to ``max_sorted`` of them. Past
 that, on DuckDB and PostgreSQL tables, they are the finite values of a seeded Bernoulli sample
-of the window's rows, about ``max_sorted`` of them (one scan for every column; see
-``sample_percent``): a simple random sample of the window, so its empirical CDF is within
-``ε`` of the window's with probability at least ``1 − 2·exp(−2mε²)`` for ``m`` sampled values
-(Dvoretzky–Kiefer–Wolfowitz, Massart's constant: 0.005 at ``m`` = 250,000 but for one window in
-130,000), and the rank tests' p-values are those of a test on the sample: valid (a stable
-window is flagged no more often than ``alpha``), with the power of ``m`` values, not ``n``.
+of the window's rows, about ``max_sorted`` of them (one scan for every column, or on DuckDB
+with a row key none: drawn in the aggregate scan; see ``sample_percent``): a simple random
+sample of the window, so its empirical CDF is within ``ε`` of the window's with probability at
+least ``1 − 2·exp(−2mε²)`` for ``m`` sampled values (Dvoretzky–Kiefer–Wolfowitz, Massart's
+constant: 0.005 at ``m`` = 250,000 but for one window in 130,000), and the rank tests' p-values
+are those of a test on the sample: valid (a stable window is flagged no more often than
+``alpha``), with the power of ``m`` values, not ``n``.
 Elsewhere they are ``max_sorted`` evenly spaced order statistics (``profiling.thin``'s ranks,
 one sort per column), whose CDF moves by at most ``1 / max_sorted``.
 """
@@ -24,20 +25,21 @@ one sort per column), whose CDF moves by at most ``1 / max_sorted``.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from ..profiling import ColumnProfile, Profile, categorical_profile
 from ..values import keyed_counts
-from .sql import Source, category_groups, nonfinite_summary, numeric_summary, row_sample, sorted_values
+from .sql import SampleRows, Source, category_groups, nonfinite_summary, numeric_summary, row_sample, sorted_values
 
-__all__ = ["DEFAULT_MAX_SORTED", "category_counts", "fetch_columns", "profile_window", "sample_percent", "statements",
-           "summarize"]
+__all__ = ["DEFAULT_MAX_SORTED", "Summary", "category_counts", "fetch_columns", "profile_window", "sample_percent",
+           "statements", "summarize"]
 
 #: Sorted values fetched per numeric column at most (the reference keeps as many by default).
 DEFAULT_MAX_SORTED = 250_000
@@ -56,9 +58,10 @@ def profile_window(conn: Connection, source: Source, reference: Profile, columns
     categorical = [c for c in columns if reference.columns[c].kind != "numeric"]
     edges = {c: reference.columns[c].edges for c in numeric}
     tallied = _tallied(conn.dialect.name, reference, categorical, text_columns)
-    n_rows, figures, tallies = summarize(conn, source, numeric, edges,
-                                         {c: _shift(reference.columns[c]) for c in numeric}, tallied)
-    values = _sorted_values(conn, source, {name: figures[name]["n_finite"] for name in numeric}, max_sorted)
+    n_rows, figures, tallies, drawn = summarize(conn, source, numeric, edges,
+                                                {c: _shift(reference.columns[c]) for c in numeric}, tallied,
+                                                sample=_folded_sample(conn, source, numeric, max_sorted))
+    values = _sorted_values(conn, source, {name: figures[name]["n_finite"] for name in numeric}, max_sorted, drawn)
     profiles: dict[str, ColumnProfile] = {}
     for name in numeric:
         profiles[name] = ColumnProfile(name=name, kind="numeric", dtype=dtypes.get(name, "float64"),
@@ -88,15 +91,47 @@ def _tallied(dialect: str, reference: Profile, categorical: Sequence[str],
     return {name: keys for name, keys in kept.items() if 0 < len(keys) <= _TALLY_MAX}
 
 
+def _folded_sample(conn: Connection, source: Source, numeric: Sequence[str], max_sorted: int) -> SampleRows | None:
+    """The row sample to draw in the aggregate scan: on DuckDB, with a row key, when the window
+    has more than ``max_sorted`` rows (counted first: a scan of the columns that cut the window,
+    or none). Its percentage is set by rows, not finite values, so a column with missing values
+    gets fewer than ``max_sorted`` of them."""
+    if conn.dialect.name != "duckdb" or source.row_key is None or not numeric:
+        return None
+    n_rows = conn.execute(_row_count(source)).scalar_one()
+    if n_rows <= max_sorted:
+        return None
+    return SampleRows(source.row_key, tuple(numeric), sample_percent({"rows": n_rows}, max_sorted))
+
+
+def _row_count(source: Source) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(source.selectable).where(*source.conditions)
+
+
+class Summary(NamedTuple):
+    """What ``summarize`` finds (see there)."""
+
+    n_rows: int
+    figures: dict[str, dict[str, Any]]
+    tallies: dict[str, pd.Series]
+    #: Per numeric column, the sorted finite values of the sample drawn in the same scan ({} without one).
+    sample: dict[str, np.ndarray]
+
+
 def summarize(conn: Connection, source: Source, columns: Sequence[str], edges: Mapping[str, np.ndarray],
-              shifts: Mapping[str, float], categories: Mapping[str, Sequence[str]] | None = None,
-              ) -> tuple[int, dict[str, dict[str, Any]], dict[str, pd.Series]]:
+              shifts: Mapping[str, float], categories: Mapping[str, Sequence[str]] | None = None, *,
+              sample: SampleRows | None = None) -> Summary:
     """The row count; per numeric column, every ``ColumnProfile`` figure but the sorted values;
     per column of ``categories``, its counts per category when those categories are all its
-    values (else it is left out: a ``GROUP BY`` must find the others). One aggregate
-    ``SELECT``, and a second only for columns holding ``NaN`` or ``±inf``."""
+    values (else it is left out: a ``GROUP BY`` must find the others); the ``sample``, when
+    asked for. One aggregate ``SELECT``, and a second only for columns holding ``NaN`` or ``±inf``."""
     dialect = conn.dialect.name
-    row = conn.execute(numeric_summary(source, columns, edges, shifts, dialect, categories)).mappings().one()
+    statement = numeric_summary(source, columns, edges, shifts, dialect, categories, sample)
+    drawn: dict[str, np.ndarray] = {}
+    if sample is None:
+        row: Mapping[str, Any] = dict(conn.execute(statement).mappings().one())
+    else:
+        row, drawn = _summary_and_sample(conn, statement, sample)
     n_rows = int(row["n"])
     tallies = {}
     for k, (name, keys) in enumerate((categories or {}).items()):
@@ -115,7 +150,27 @@ def summarize(conn: Connection, source: Source, columns: Sequence[str], edges: M
         raw.update(split.get(name, {}))
         below = [int(row[f"{i}_below_{j}"] or 0) for j in range(len(edges.get(name, ())))]
         figures[name] = _figures(raw, below, n_rows, edges.get(name, np.empty(0)), float(shifts.get(name, 0.0)))
-    return n_rows, figures, tallies
+    return Summary(n_rows, figures, tallies, drawn)
+
+
+def _summary_and_sample(conn: Connection, statement: Any,
+                        sample: SampleRows) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The aggregate row as a mapping, and the sample's sorted finite values per column, from
+    DuckDB through Arrow (as Python objects, 250,000 rows of 40 columns held 1.9 GB)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = _on_duckdb(conn, statement, lambda raw, sql, params: raw.sql(sql, params=params).to_arrow_table())
+    row = {name: table.column(name)[0].as_py() for name in table.column_names if name != "sample"}
+    rows = table.column("sample").combine_chunks()
+    drawn = {}
+    for i, name in enumerate(sample.columns):
+        if rows.null_count:  # no row drawn: DuckDB's empty filtered list is NULL
+            values = np.empty(0, dtype=np.float64)
+        else:
+            values = pc.cast(rows.flatten().field(i), pa.float64()).to_numpy(zero_copy_only=False)
+        drawn[name] = np.sort(values[np.isfinite(values)], kind="quicksort")
+    return row, drawn
 
 
 def category_counts(conn: Connection, source: Source, name: str) -> pd.Series:
@@ -137,12 +192,16 @@ def sample_percent(n_finite: Mapping[str, int], max_sorted: int) -> float:
     return min(100.0, 100.0 * max_sorted / max(max(n_finite.values()), 1))
 
 
-def _sorted_values(conn: Connection, source: Source, n_finite: Mapping[str, int],
-                   max_sorted: int) -> dict[str, np.ndarray]:
-    """Each column's sorted finite values: all of them, or a sample (see the module docstring)."""
+def _sorted_values(conn: Connection, source: Source, n_finite: Mapping[str, int], max_sorted: int,
+                   drawn: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each column's sorted finite values: all of them, or a sample (see the module docstring);
+    ``drawn``: the sample drawn in the aggregate scan, if it was."""
     dialect = conn.dialect.name
     found = {name: np.empty(0, dtype=np.float64) for name, n in n_finite.items() if n == 0}
     big = {name: n for name, n in n_finite.items() if n > max_sorted}
+    if drawn:
+        found.update({name: drawn[name] for name in big})
+        big = {}
     sample = row_sample(source, list(big), sample_percent(big, max_sorted), dialect) if big else None
     if sample is not None:
         for name, column in zip(big, fetch_columns(conn, sample)):
@@ -175,12 +234,23 @@ def statements(source: Source, reference: Profile, columns: Sequence[str], *, di
     shifts = {c: _shift(reference.columns[c]) for c in numeric}
     tallied = _tallied(dialect, reference, [c for c in columns if c not in numeric], text_columns)
     what = "figures of every numeric column" + (", counts of the known categories" if tallied else "")
-    found: list[tuple[str, Any]] = [(what, numeric_summary(source, numeric, edges, shifts, dialect, tallied))]
+    found: list[tuple[str, Any]] = []
+    fold = None
+    if dialect == "duckdb" and source.row_key is not None and numeric:
+        fold = SampleRows(source.row_key, tuple(numeric), 0.5)
+        found.append((f"the window's rows (past {max_sorted:,} a sample is drawn in the aggregate scan)",
+                      _row_count(source)))
+        what += f"; past {max_sorted:,} rows, a sample of about that many rows (the percentage to match)"
+    found.append((what, numeric_summary(source, numeric, edges, shifts, dialect, tallied, fold)))
     if numeric:
         found.append(("finite figures of the columns holding NaN or ±inf (only when they do)",
                       nonfinite_summary(source, numeric, shifts, dialect)))
-    sample = row_sample(source, numeric, 0.5, dialect) if numeric else None
-    if sample is not None:
+    sample = row_sample(source, numeric, 0.5, dialect) if numeric and fold is None else None
+    if fold is not None:
+        found += [(f"sorted values of {name!r} (only when the window has more than {max_sorted:,} rows but it "
+                   "not that many finite values)", sorted_values(source, name, n_finite=1, limit=max_sorted,
+                                                                 dialect=dialect)) for name in numeric]
+    elif sample is not None:
         found.append((f"a sample of about {max_sorted:,} rows when a column has more finite values "
                       "(the percentage to match)", sample))
     else:
@@ -198,15 +268,7 @@ def fetch_columns(conn: Connection, statement: Any) -> list[np.ndarray]:
     numpy arrays (``fetchnumpy``: 4× faster than rows through SQLAlchemy for a 250,000-value
     sample); other databases' rows go through SQLAlchemy."""
     if conn.dialect.name == "duckdb":
-        compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        names = compiled.positiontup
-        params = [compiled.params[name] for name in names] if names else compiled.params
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        try:
-            fetched = raw.execute(str(compiled), params).fetchnumpy()
-        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it
-            raise DBAPIError.instance(str(compiled), params, exc, conn.dialect.loaded_dbapi.Error) from exc
+        fetched = _on_duckdb(conn, statement, lambda raw, sql, params: raw.execute(sql, params).fetchnumpy())
         return [column if isinstance(column, np.ma.MaskedArray) else np.asarray(column)
                 for column in fetched.values()]
     width = len(statement.selected_columns)
@@ -216,6 +278,20 @@ def fetch_columns(conn: Connection, statement: Any) -> list[np.ndarray]:
         for i in range(width):
             parts[i].append(np.array([row[i] for row in rows]))
     return [np.concatenate(p) if p else np.empty(0) for p in parts]
+
+
+def _on_duckdb(conn: Connection, statement: Any, fetch: Callable[[Any, str, Any], Any]) -> Any:
+    """``fetch(connection, sql, parameters)``: ``statement`` run and fetched on DuckDB's own
+    connection (as numpy arrays or Arrow, which SQLAlchemy's rows would make Python objects)."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    names = compiled.positiontup
+    params = [compiled.params[name] for name in names] if names else compiled.params
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    try:
+        return fetch(raw, str(compiled), params)
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it
+        raise DBAPIError.instance(str(compiled), params, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def _shift(reference: ColumnProfile) -> float:
