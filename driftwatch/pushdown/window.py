@@ -160,7 +160,7 @@ def _summary_and_sample(conn: Connection, statement: Any,
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = _on_duckdb(conn, statement, lambda raw, sql, params: raw.sql(sql, params=params).to_arrow_table())
+    table = _on_duckdb(conn, statement, _arrow_table)
     row = {name: table.column(name)[0].as_py() for name in table.column_names if name != "sample"}
     rows = table.column("sample").combine_chunks()
     drawn = {}
@@ -171,6 +171,12 @@ def _summary_and_sample(conn: Connection, statement: Any,
             values = pc.cast(rows.flatten().field(i), pa.float64()).to_numpy(zero_copy_only=False)
         drawn[name] = np.sort(values[np.isfinite(values)], kind="quicksort")
     return row, drawn
+
+
+def _arrow_table(raw: Any, sql: str, params: Any) -> Any:
+    if hasattr(raw, "fetch_arrow_table"):  # DuckDB 1.x
+        return raw.execute(sql, params).fetch_arrow_table()
+    return raw.sql(sql, params=params).to_arrow_table()  # 2.x, where a DB-API result's Arrow is a copy
 
 
 def category_counts(conn: Connection, source: Source, name: str) -> pd.Series:
