@@ -13,7 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from .detectors import Detector, DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
+from .detectors import (
+    Detector,
+    DriftDetector,
+    FairnessDetector,
+    PerformanceDetector,
+    QualityDetector,
+    joint_rows_wanted,
+)
 from .engine import detect
 from .model import Result, Schema, Window
 from .profiling import Profile, ProfileOptions, check_frame, profile
@@ -83,8 +90,9 @@ def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
         if schema is not None and Schema.from_value(schema) != reference.schema:
             raise ValueError("schema: differs from the schema the reference Profile was built with")
         built = reference
-    else:
-        built = profile(reference, schema, ProfileOptions(**profile_options))
+    else:  # a multivariate detector compares rows the profile keeps
+        built = profile(reference, schema, ProfileOptions(**profile_options),
+                        joint_rows=joint_rows_wanted(detectors or ()))
     if detectors is None:
         detectors = default_detectors(options, built.schema)
     elif options:

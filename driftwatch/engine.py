@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy.exc import OperationalError
 
-from .detectors import CurrentData, Detector
+from .detectors import CurrentData, Detector, joint_rows_wanted
 from .errors import DataError, DriftwatchError
 from .labels import join_labels
 from .model import Finding, Result, Window
@@ -90,10 +90,12 @@ def reference_windows(monitor: MonitorSettings, window: Window) -> list[Window |
 def load_reference(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions,
                    now: datetime | None = None) -> Profile:
     """The reference profile of ``monitor`` for ``window``: from the store's cache when its
-    source has not changed (a stat or a key, not a read), otherwise read, profiled, cached."""
+    source has not changed (a stat or a key, not a read), otherwise read, profiled, cached.
+    A monitor with a multivariate detector gets a profile that keeps rows whole too."""
+    joint = joint_rows_wanted(monitor.detectors)
     connector = monitor.reference.connector or monitor.current
     ref_windows = reference_windows(monitor, window)
-    key = cache_key("/".join(connector.version(w) for w in ref_windows), monitor.schema, options)
+    key = cache_key("/".join(connector.version(w) for w in ref_windows), monitor.schema, options, joint)
     if key in _RECENT:
         return _RECENT[key]
     cached = store.get_profile(key)
@@ -102,8 +104,8 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
             return _remember(key, Profile.from_bytes(cached))
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
-    built = pushed_reference(monitor, ref_windows, options) or profile(
-        read_reference(monitor, window, now), monitor.schema, options)
+    built = pushed_reference(monitor, ref_windows, options, joint_rows=joint) or profile(
+        read_reference(monitor, window, now), monitor.schema, options, joint_rows=joint)
     store.put_profile(key, monitor.name, built.to_bytes())
     return _remember(key, built)
 

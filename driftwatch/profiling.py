@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .joint import JointRows
+from .joint import joint_rows as joint_rows_of
 from .membership import HASH_PROBE, CategoryTail
 from .model import Schema
 from .outcomes import Outcomes, outcomes_of
@@ -149,6 +151,8 @@ class Profile:
     schema_inferred: bool = False
     #: The reference's labelled rows (labels, predictions, scores), when the schema names a target.
     outcomes: Outcomes | None = None
+    #: Reference rows kept whole for multivariate detectors (``profile(joint_rows=…)`` of them).
+    joint: JointRows | None = None
 
     def to_bytes(self) -> bytes:
         """Serialise without pickle (``numpy.savez`` plus a JSON header)."""
@@ -188,6 +192,9 @@ class Profile:
                 arrays["outcomes_pred"] = o.y_pred
             if o.score is not None:
                 arrays["outcomes_score"] = o.score
+        if self.joint is not None:
+            header["joint"] = list(self.joint.columns)
+            arrays["joint_values"] = self.joint.values
         buffer = io.BytesIO()
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         # what numpy.savez_compressed writes, at zlib level 1: the hashes of a category tail hardly
@@ -222,15 +229,18 @@ class Profile:
                                     y_pred=npz["outcomes_pred"] if meta["has_pred"] else None,
                                     score=npz["outcomes_score"] if meta["has_score"] else None,
                                     n_rows=meta["n_rows"], n_labelled=meta["n_labelled"])
+            joint = JointRows(tuple(header["joint"]), npz["joint_values"]) if "joint" in header else None
         schema = Schema.from_value(header["schema"])
         return cls(schema=schema, n_rows=header["n_rows"], columns=columns,
                    options=ProfileOptions(**header["options"]), schema_inferred=header["schema_inferred"],
-                   outcomes=outcomes)
+                   outcomes=outcomes, joint=joint)
 
 
-def cache_key(source_version: str, schema: Schema | None, options: ProfileOptions) -> str:
-    """The store key of a reference profile: changes with the data, the schema or the options."""
-    text = json.dumps([PROFILE_FORMAT, source_version, repr(schema), options.digest()])
+def cache_key(source_version: str, schema: Schema | None, options: ProfileOptions, joint_rows: int = 0) -> str:
+    """The store key of a reference profile: changes with the data, the schema, the options or
+    the rows it keeps whole (named only when some are, so older keys stay valid)."""
+    parts: list[object] = [PROFILE_FORMAT, source_version, repr(schema), options.digest()]
+    text = json.dumps(parts + [joint_rows] if joint_rows else parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -377,11 +387,12 @@ def check_frame(frame: object, role: str) -> pd.DataFrame:
 
 
 def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None = None,
-            options: ProfileOptions | None = None) -> Profile:
+            options: ProfileOptions | None = None, *, joint_rows: int = 0) -> Profile:
     """Build the reusable reference profile of ``reference``.
 
-    ``schema`` None infers one from the frame. Columns the schema names that the frame lacks
-    are a ``DataError`` naming them.
+    ``schema`` None infers one from the frame. Columns the schema names that the frame lacks are
+    a ``DataError`` naming them. ``joint_rows``: how many of its rows to keep whole for
+    multivariate detectors (``driftwatch.joint``; ``detectors.joint_rows_wanted``).
 
     >>> p = profile(pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]}))
     >>> p.columns["x"].sorted_values.tolist(), p.columns["c"].category_counts()
@@ -403,4 +414,5 @@ def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None =
                                                   max_categories=options.max_categories)
     return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options,
                    schema_inferred=schema is None,
-                   outcomes=outcomes_of(reference, resolved, max_sample=options.max_sample))
+                   outcomes=outcomes_of(reference, resolved, max_sample=options.max_sample),
+                   joint=joint_rows_of(reference, resolved.features, columns, joint_rows) if joint_rows else None)

@@ -26,7 +26,13 @@ from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
 from driftwatch.config.daemon import DaemonSettings, MetricsSettings, WebSettings
 from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.demo import EXAMPLE_CONFIG
-from driftwatch.detectors import DriftDetector, FairnessDetector, PerformanceDetector, QualityDetector
+from driftwatch.detectors import (
+    DriftDetector,
+    FairnessDetector,
+    MultivariateDetector,
+    PerformanceDetector,
+    QualityDetector,
+)
 from driftwatch.detectors.drift import ColumnRule
 from driftwatch.detectors.performance import MetricRule
 from driftwatch.model import Result, Schema
@@ -60,6 +66,7 @@ CONFIG_KEYS: dict[str, list[str]] = {
     "performance detector": _fields(PerformanceDetector),
     "performance metric rule": _fields(MetricRule),
     "fairness detector": _fields(FairnessDetector),
+    "multivariate detector": _fields(MultivariateDetector),
     "monitors.labels": ["id_column"],
     "daemon": _fields(DaemonSettings),
     "web": _fields(WebSettings),

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 import driftwatch
 from driftwatch.config import Settings, settings_from_dict
 from driftwatch.connectors import FileConnector
-from driftwatch.detectors import DriftDetector, QualityDetector
+from driftwatch.detectors import DriftDetector, MultivariateDetector, QualityDetector
 from driftwatch.engine import run_monitor
 from driftwatch.errors import ConfigError
 from driftwatch.model import Finding, Result, Schema, Window
@@ -83,7 +83,7 @@ class OpaqueDetector:
 
 CONNECTORS = Registry("driftwatch.tests.none", {"file": FileConnector, "counting": CountingFile})
 DETECTORS = Registry("driftwatch.tests.none", {"drift": DriftDetector, "quality": QualityDetector,
-                                               "opaque": OpaqueDetector})
+                                               "opaque": OpaqueDetector, "multivariate": MultivariateDetector})
 
 
 def frame(rng: np.random.Generator, n: int, *, shift: float = 0.0) -> pd.DataFrame:
@@ -184,6 +184,23 @@ def test_profile_cache_survives_a_new_process_view(data: Path, store: Store) -> 
     run_monitor(s3.monitors[0], day(1), store=store, options=s3.profile)
     assert s3.monitors[0].reference.connector.calls == [None]  # type: ignore[union-attr]
     assert count(store, "reference_profiles") == 2
+
+
+def test_a_multivariate_monitor_caches_a_profile_that_keeps_reference_rows(data: Path, store: Store) -> None:
+    """A monitor with a multivariate detector stores a profile with ``reference_rows`` rows kept
+    whole (under a key of its own), and its run gives what ``check`` gives on the same data."""
+    s = settings(data, detectors=[{"type": "multivariate", "reference_rows": 600, "min_rows": 50}])
+    outcome = run_monitor(s.monitors[0], day(2), store=store, options=s.profile)
+    assert outcome.status == "succeeded", outcome.error
+    detector = MultivariateDetector(reference_rows=600, min_rows=50)
+    expected = driftwatch.check(pd.read_parquet(data / "ref.parquet"), pd.read_csv(data / "cur" / "2026-11-03.csv"),
+                                SCHEMA, detectors=[detector])
+    assert [context_free(r) for r in outcome.results] == [context_free(r) for r in expected]
+    assert [(r.detector, r.metric) for r in outcome.results] == [("multivariate", "reconstruction_error")]
+    with store.engine.connect() as conn:
+        (stored,) = conn.execute(sa.text("SELECT data FROM reference_profiles")).scalars()
+    joint = Profile.from_bytes(stored).joint
+    assert joint is not None and joint.columns == ("x", "c") and joint.values.shape == (600, 2)
 
 
 # -- rolling reference ----------------------------------------------------------------------

@@ -378,7 +378,7 @@ def test_an_old_format_cached_profile_is_rebuilt(monkeypatch: pytest.MonkeyPatch
         def put_profile(self, key: str, monitor: str, data: bytes) -> None:
             self.profiles[key] = data
 
-    monitor = SimpleNamespace(name="m", schema=None, labels=None, current=Source(),
+    monitor = SimpleNamespace(name="m", schema=None, labels=None, current=Source(), detectors=(),
                               reference=SimpleNamespace(connector=None, rolling=None, start=None, end=None))
     store = Store()
     window = Window(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc))

@@ -8,6 +8,7 @@ entry-point group.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar, Protocol, runtime_checkable
 
 from ..model import Finding, Schema
@@ -31,14 +32,22 @@ class Detector(Protocol):
         ...
 
 
+def joint_rows_wanted(detectors: Iterable[object]) -> int:
+    """How many reference rows the profile must keep whole (``driftwatch.joint``) for
+    ``detectors``: the most any asks for with a ``reference_rows`` attribute, 0 for none."""
+    return max((int(getattr(d, "reference_rows", 0)) for d in detectors), default=0)
+
+
 from .drift import DriftDetector  # noqa: E402
 from .fairness import FairnessDetector  # noqa: E402
+from .multivariate import MultivariateDetector  # noqa: E402
 from .performance import PerformanceDetector  # noqa: E402
 from .quality import QualityDetector  # noqa: E402
 
 BUILTIN: dict[str, type] = {"drift": DriftDetector, "quality": QualityDetector,
-                            "performance": PerformanceDetector, "fairness": FairnessDetector}
+                            "performance": PerformanceDetector, "fairness": FairnessDetector,
+                            "multivariate": MultivariateDetector}
 REGISTRY: Registry[object] = Registry("driftwatch.detectors", BUILTIN)
 
 __all__ = ["BUILTIN", "REGISTRY", "CurrentData", "Detector", "DriftDetector", "FairnessDetector",
-           "PerformanceDetector", "QualityDetector"]
+           "MultivariateDetector", "PerformanceDetector", "QualityDetector", "joint_rows_wanted"]

@@ -62,7 +62,7 @@ def pushed_down(monitor: MonitorSettings, window: Window, reference: Profile, co
 
 
 def pushed_reference(monitor: MonitorSettings, windows: Sequence[Window | None],
-                     options: ProfileOptions) -> Profile | None:
+                     options: ProfileOptions, *, joint_rows: int = 0) -> Profile | None:
     """The reference profile computed by the database that holds it, or None: read its rows.
 
     As for a window, by the reference connector's ``pushdown``; the rows are read when the
@@ -79,6 +79,8 @@ def pushed_reference(monitor: MonitorSettings, windows: Sequence[Window | None],
             raise PushdownUnavailable("the schema is inferred from the rows")
         if schema.target is not None:
             raise PushdownUnavailable("the reference's outcomes (schema.target) are read from its rows")
+        if joint_rows:
+            raise PushdownUnavailable("a multivariate detector compares the reference's rows")
         built: Profile = profile_reference(windows, schema, options)
         if built.n_rows == 0:
             raise PushdownUnavailable("no reference rows (read them to say so)", quiet=True)

@@ -141,8 +141,8 @@ def test_unknown_and_missing_plugin_types_list_the_valid_ones(write) -> None:
     """)
     assert problems(path) == [
         f"{path}:5: monitors[0].current.type: unknown type 'ftp' (valid: file, sql)",
-        f"{path}:12: monitors[0].detectors[0].type: unknown type 'magic' (valid: drift, fairness, performance, quality)",
-        f"{path}:13: monitors[0].detectors[1].type: missing required key (valid: drift, fairness, performance, quality)",
+        f"{path}:12: monitors[0].detectors[0].type: unknown type 'magic' (valid: drift, fairness, multivariate, performance, quality)",
+        f"{path}:13: monitors[0].detectors[1].type: missing required key (valid: drift, fairness, multivariate, performance, quality)",
     ]
 
 
