@@ -60,7 +60,7 @@ def encode(frame: pd.DataFrame, columns: Sequence[str], profiles: Mapping[str, C
     >>> encode(pd.DataFrame({"x": [3.0, None], "c": ["b", "z"]}), ["x", "c"], ref.columns).tolist()
     [[3.0, 1.0], [nan, -1.0]]
     """
-    out = np.empty((len(frame), len(columns)), dtype=np.float64)
+    out = np.empty((len(frame), len(columns)), dtype=np.float64, order="F")  # filled a column at a time
     for j, name in enumerate(columns):
         reference = profiles[name]
         series = frame[name]

@@ -60,11 +60,13 @@ class Reconstruction:
     residual_mean: np.ndarray
 
     def standardised(self, encoded: np.ndarray) -> np.ndarray:
-        """``encoded`` rows (``joint.encode``) as the standardised matrix the components act on."""
+        """``encoded`` rows (``joint.encode``) as the standardised matrix the components act on
+        (one new matrix, worked on in place: a million rows of 50 columns is 400 MB)."""
         numbers = as_numbers(encoded, self.shares)
-        numbers = np.where(np.isnan(numbers), self.fill, numbers)
-        standardised: np.ndarray = (numbers - self.scale_mean) / self.scale_sd
-        return standardised
+        np.copyto(numbers, np.broadcast_to(self.fill, numbers.shape), where=np.isnan(numbers))
+        numbers -= self.scale_mean
+        numbers /= self.scale_sd
+        return numbers
 
     def rebuilt(self, standardised: np.ndarray) -> np.ndarray:
         """Each row projected on the kept components and back (scikit-learn's
@@ -74,8 +76,10 @@ class Reconstruction:
         return back
 
     def residuals(self, encoded: np.ndarray) -> np.ndarray:
-        standardised = self.standardised(encoded)
-        residual: np.ndarray = standardised - self.rebuilt(standardised)
+        """Each standardised row minus its reconstruction (what ``rebuilt`` takes off, in place)."""
+        residual = self.standardised(encoded)
+        residual -= self.centre
+        residual -= (residual @ self.components.T) @ self.components
         return residual
 
     def test(self, encoded: np.ndarray, alpha: float, threshold: float) -> dict[str, float | int | list[str]]:
@@ -102,7 +106,7 @@ class Reconstruction:
 def as_numbers(encoded: np.ndarray, shares: dict[int, np.ndarray]) -> np.ndarray:
     """``encoded`` with each categorical column's codes replaced by their categories' shares
     (missing stays ``NaN``)."""
-    numbers = encoded.astype(np.float64, copy=True)
+    numbers = np.array(encoded, dtype=np.float64, order="F")  # a copy, column by column
     for j, column_shares in shares.items():
         codes = numbers[:, j]
         present = ~np.isnan(codes)
