@@ -82,10 +82,10 @@ class Reconstruction:
         residual -= (residual @ self.components.T) @ self.components
         return residual
 
-    def test(self, encoded: np.ndarray, alpha: float, threshold: float) -> dict[str, float | int | list[str]]:
-        """The window's mean error, its p-value of "no increase", and the error that alerts at
-        this window's size: at least ``threshold`` (relative) above the reference's, and
-        significant at ``alpha``."""
+    def test(self, encoded: np.ndarray, alpha: float, threshold: float) -> dict[str, object]:
+        """The window's mean error, its p-value of "no increase", the error that alerts at this
+        window's size (at least ``threshold`` relative above the reference's, and significant at
+        ``alpha``), and the columns whose mean squared residual rose most (``moved``)."""
         residual = self.residuals(encoded)
         errors = np.sqrt(np.einsum("ij,ij->i", residual, residual))
         n = int(errors.size)
@@ -100,7 +100,8 @@ class Reconstruction:
         order = np.argsort(-grown, kind="stable")
         return {"value": mean, "p_value": p_value, "alerts_at": alerts_at, "rows": n,
                 "increase": mean / self.error_mean - 1 if self.error_mean > 0 else math.inf,
-                "moved": [self.columns[j] for j in order[:5] if grown[j] > 0]}
+                "moved": [{"column": self.columns[j], "residual_rise": float(grown[j])}
+                          for j in order[:5] if grown[j] > 0]}
 
 
 def as_numbers(encoded: np.ndarray, shares: dict[int, np.ndarray]) -> np.ndarray:

@@ -32,6 +32,8 @@ from driftwatch.store.alert_tables import outbox
 from driftwatch.store.alerts import add_silence
 from driftwatch.web import create_app, pages
 
+from .conftest import AppFactory
+
 with warnings.catch_warnings():
     # starlette asks for ``httpx2`` and warns when its test client falls back to ``httpx``.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
@@ -377,6 +379,20 @@ def test_run_report_escapes_feature_and_category_names(client: TestClient, site:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html  # the new category, in the country chart
     assert XSS in text_of(html)
+
+
+def test_run_report_names_the_columns_a_multivariate_drift_moved(make_client: AppFactory, web_store: Store) -> None:
+    window = Window(START, START + timedelta(hours=1))
+    run_id = web_store.start_run("mv", window, owner="test")
+    assert run_id is not None
+    moved = [{"column": XSS, "residual_rise": 0.4}, {"column": "b", "residual_rise": 0.3}]
+    web_store.finish_run(run_id, [Result("mv", run_id, window.start, window.end, "multivariate", "",
+                                         "reconstruction_error", 1.4, 1e-9, 1.1, "alert",
+                                         {"moved": moved, "rule": "significant and at least the threshold"})],
+                         rows_reference=10, rows_current=10)
+    html = make_client().get(f"/runs/{run_id}").text
+    assert_escaped(html)
+    assert re.search(r"moved most:\s*" + re.escape(XSS) + r"\s*,\s*b\b", text_of(html))
 
 
 def test_run_report_distributions(client: TestClient, site: Site) -> None:
