@@ -13,16 +13,24 @@ target is a float column with non-integer values; otherwise ``binary`` (two clas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .joint import encode
 from .model import Schema
 from .values import category_key, numeric_values
 
+if TYPE_CHECKING:
+    from .profiling import ColumnProfile
+
 TASKS = ("binary", "multiclass", "regression")
+#: Labelled reference rows of a regression whose features are kept for the loss estimate.
+LOSS_ROWS = 20_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +47,11 @@ class Outcomes:
     score: np.ndarray | None
     n_rows: int
     n_labelled: int
+    #: Regression only: the features (``joint.encode``d) of up to ``LOSS_ROWS`` of these rows,
+    #: at positions ``feature_rows``, for the label-free loss estimate (``estimation.loss``).
+    features: np.ndarray | None = None
+    feature_rows: np.ndarray | None = None
+    feature_columns: tuple[str, ...] = ()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -87,9 +100,11 @@ def check_scores(score: np.ndarray, where: str) -> None:
 
 
 def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
-                max_sample: int | None = None, seed: int = 0) -> Outcomes | None:
+                max_sample: int | None = None, seed: int = 0,
+                profiles: Mapping[str, ColumnProfile] | None = None) -> Outcomes | None:
     """The labelled rows of ``frame`` as ``Outcomes``; None when the schema names no target or the
-    frame lacks it. ``task`` None infers it (see module docstring)."""
+    frame lacks it. ``task`` None infers it (see module docstring). ``profiles``: the reference's
+    column profiles, given when building it; then a regression keeps features for its loss estimate."""
     if schema.target is None or schema.target not in frame.columns:
         return None
     target = frame[schema.target]
@@ -123,5 +138,13 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
         return Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0, dtype=str),
                         y_pred=y_pred, score=score, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
     y_pred = pick(schema.prediction, numeric=True)
-    return Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0), y_pred=y_pred,
-                    score=None, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
+    found = Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0), y_pred=y_pred,
+                     score=None, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
+    columns = tuple(c for c in schema.features if c in frame.columns and profiles is not None and c in profiles)
+    if profiles is None or y_pred is None or not columns or rows.size == 0:
+        return found
+    kept = np.arange(rows.size)
+    if rows.size > LOSS_ROWS:
+        kept = np.sort(np.random.default_rng(seed + 1).choice(rows.size, LOSS_ROWS, replace=False))
+    return replace(found, features=encode(frame.iloc[rows[kept]], columns, profiles), feature_rows=kept,
+                   feature_columns=columns)

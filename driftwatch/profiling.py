@@ -29,7 +29,7 @@ import json
 import math
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -192,6 +192,10 @@ class Profile:
                 arrays["outcomes_pred"] = o.y_pred
             if o.score is not None:
                 arrays["outcomes_score"] = o.score
+            if o.features is not None and o.feature_rows is not None:
+                header["outcomes"]["feature_columns"] = list(o.feature_columns)
+                arrays["outcomes_features"] = o.features
+                arrays["outcomes_feature_rows"] = o.feature_rows
         if self.joint is not None:
             header["joint"] = list(self.joint.columns)
             arrays["joint_values"] = self.joint.values
@@ -229,6 +233,10 @@ class Profile:
                                     y_pred=npz["outcomes_pred"] if meta["has_pred"] else None,
                                     score=npz["outcomes_score"] if meta["has_score"] else None,
                                     n_rows=meta["n_rows"], n_labelled=meta["n_labelled"])
+                if "feature_columns" in meta:
+                    outcomes = replace(outcomes, features=npz["outcomes_features"],
+                                       feature_rows=npz["outcomes_feature_rows"],
+                                       feature_columns=tuple(meta["feature_columns"]))
             joint = JointRows(tuple(header["joint"]), npz["joint_values"]) if "joint" in header else None
         schema = Schema.from_value(header["schema"])
         return cls(schema=schema, n_rows=header["n_rows"], columns=columns,
@@ -414,5 +422,5 @@ def profile(reference: pd.DataFrame, schema: Schema | Mapping[str, Any] | None =
                                                   max_categories=options.max_categories)
     return Profile(schema=resolved, n_rows=int(len(reference)), columns=columns, options=options,
                    schema_inferred=schema is None,
-                   outcomes=outcomes_of(reference, resolved, max_sample=options.max_sample),
+                   outcomes=outcomes_of(reference, resolved, max_sample=options.max_sample, profiles=columns),
                    joint=joint_rows_of(reference, resolved.features, columns, joint_rows) if joint_rows else None)

@@ -15,29 +15,37 @@ Rows without a label are counted (``label_coverage``), never dropped silently; l
 reference never had are a ``new_label_share`` warning. For binary classifiers with scores, the
 ``estimated_*`` metrics need no labels at all: the scores are calibrated on the reference
 (isotonic by default) and the expected confusion matrix of the current window gives estimated
-accuracy, precision, recall, F1 and ROC AUC. The estimate is blind to concept drift: if the
-relationship between inputs and labels changes while the scores look the same, it stays put.
+accuracy, precision, recall, F1 and ROC AUC. For regression models, ``estimated_mae`` and
+``estimated_rmse`` come from models of the error fitted on the reference (direct loss
+estimation, ``estimation.loss``). Both estimates are blind to concept drift: if the
+relationship between inputs and labels changes while the inputs look the same, they stay put.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from ..errors import DataError
+from ..joint import encode
 from ..model import Finding, Schema
 from ..outcomes import Outcomes, check_scores, outcomes_of
 from ..profiling import Profile
 from ..values import numeric_values
 from .current import CurrentData
 from .estimation import estimate_binary, fit_isotonic, fit_platt
+from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
+#: A regression's label-free estimates (direct loss estimation, ``estimation.loss``).
+LOSS_ESTIMATED = ("mae", "rmse")
 CALIBRATIONS = ("isotonic", "platt")
 
 
@@ -125,7 +133,8 @@ class PerformanceDetector:
 
     def required_columns(self, schema: Schema) -> set[str]:
         named = (schema.target, schema.prediction, schema.score, schema.id)
-        return {c for c in named if c is not None}
+        # a regression's loss estimate reads the features (the task is known only from the data)
+        return {c for c in named if c is not None} | (set(schema.features) if self.estimate else set())
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         ref = reference.outcomes
@@ -154,7 +163,41 @@ class PerformanceDetector:
                                         reason=_why_missing(labelled, due_at)))
         if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
             findings.extend(self._estimates(ref_labels, all_scores, resampled))
+        if self.estimate and ref.task == "regression" and ref.features is not None and schema.prediction:
+            findings.extend(self._loss_estimates(reference, current.frame, schema.prediction, ref_labels, resampled))
         return findings
+
+    def _loss_estimates(self, reference: Profile, frame: pd.DataFrame, prediction: str, ref: Labels,
+                        resampled: _Bootstrap) -> list[Finding]:
+        """``estimated_mae`` and ``estimated_rmse`` of every row with a prediction, labelled or
+        not (``estimation.loss``), judged like the realised metrics."""
+        outcomes = reference.outcomes
+        assert outcomes is not None
+        columns = outcomes.feature_columns
+        names = [f"estimated_{m}" for m in LOSS_ESTIMATED]
+        absent = [c for c in (*columns, prediction) if c not in frame.columns]
+        if absent:
+            error = f"column(s) {', '.join(map(repr, absent))} missing from the current data"
+            return [Finding("", name, None, "error", details={"error": error}) for name in names]
+        try:
+            predicted = numeric_values(frame[prediction], prediction)
+            usable = np.isfinite(predicted)
+            if int(usable.sum()) < self.min_rows:
+                return [Finding("", name, None, "insufficient_data",
+                                details={"reason": f"fewer than min_rows={self.min_rows} rows with a prediction"})
+                        for name in names]
+            categorical = [reference.columns[c].kind != "numeric" for c in columns]
+            inputs = loss_inputs(encode(frame.loc[usable], columns, reference.columns), predicted[usable], categorical)
+            estimate = _loss_models(reference, self.seed).estimate(inputs)
+        except (DataError, ValueError) as exc:
+            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names]
+        out = []
+        for metric, name in zip(LOSS_ESTIMATED, names):
+            finding = self._judge(METRICS[metric], name, ref, None, int(usable.sum()), resampled, reason="",
+                                  value=estimate[metric])
+            out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
+                               threshold=finding.threshold, details={**finding.details, "method": "dle"}))
+        return out
 
     # -- pieces ------------------------------------------------------------------------------
     def _scores(self, current: CurrentData, schema: Schema) -> np.ndarray | None:
@@ -267,6 +310,18 @@ class PerformanceDetector:
                                threshold=finding.threshold,
                                details={**finding.details, "calibration": self.calibration}))
         return out
+
+
+@lru_cache(maxsize=8)
+def _loss_models(reference: Profile, seed: int) -> LossModels:
+    """The loss regressors of a regression reference, fitted once per process (by identity)."""
+    outcomes = reference.outcomes
+    assert outcomes is not None and outcomes.features is not None and outcomes.feature_rows is not None
+    assert outcomes.y_pred is not None
+    rows = outcomes.feature_rows
+    categorical = [reference.columns[c].kind != "numeric" for c in outcomes.feature_columns]
+    inputs = loss_inputs(outcomes.features, outcomes.y_pred[rows], categorical)
+    return fit_loss_models(inputs, outcomes.y_true[rows], outcomes.y_pred[rows], categorical, seed=seed)
 
 
 def _why_missing(labelled: Outcomes | None, due_at: str | None) -> str:
