@@ -100,8 +100,14 @@ class Schema:
     id: str | None = None
     timestamp: str | None = None
     task: str | None = None
+    #: A multiclass model's probability columns, one per class: ``{class label: column}``
+    #: (kept as sorted ``(label, column)`` pairs).
+    class_scores: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "class_scores", _class_scores(self.class_scores))
+        if self.class_scores and self.score is not None:
+            raise ValueError("class_scores: set it or score (a binary model's one probability), not both")
         for name in _SCHEMA_LISTS:
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, Iterable):
@@ -144,6 +150,7 @@ class Schema:
             if value is not None:
                 named.append(value)
         named.extend(self.sensitive)
+        named.extend(column for _, column in self.class_scores)
         return tuple(dict.fromkeys(named))
 
     @classmethod
@@ -192,6 +199,31 @@ class Schema:
             return cls(numeric=tuple(numeric), categorical=tuple(categorical), timestamp=timestamp)
         except ValueError as exc:  # a column name no store keeps: the data's problem, named
             raise DataError(f"the data's {str(exc).split(': ', 1)[1]}") from None
+
+
+def _class_scores(value: object) -> tuple[tuple[str, str], ...]:
+    """``class_scores`` as sorted ``(label, column)`` pairs, from a table or from such pairs
+    (how a cached profile's header holds them).
+
+    >>> _class_scores({"b": "p_b", "a": "p_a"})
+    (('a', 'p_a'), ('b', 'p_b'))
+    """
+    pairs = list(value.items()) if isinstance(value, Mapping) else value
+    if isinstance(pairs, str) or not isinstance(pairs, Iterable):
+        raise ValueError(f"class_scores: must be a table of class label = probability column, got {value!r}")
+    found: dict[str, str] = {}
+    for pair in pairs:
+        if isinstance(pair, str) or not isinstance(pair, Iterable) or len(pair := tuple(pair)) != 2:
+            raise ValueError(f"class_scores: must be a table of class label = probability column, got {value!r}")
+        label, column = pair
+        if not isinstance(column, str) or not column:
+            raise ValueError(f"class_scores.{label}: must be a column name, got {column!r}")
+        if (problem := name_problem(column)) is not None:
+            raise ValueError(f"class_scores.{label}: column {_shown(column)} {problem}")
+        found[str(label)] = column  # TOML keys are text; labels are compared as normalised text
+    if len(found) == 1:
+        raise ValueError("class_scores: a multiclass model has a probability column for each of at least two classes")
+    return tuple(sorted(found.items()))
 
 
 def _clean_float(value: float | None) -> float | None:

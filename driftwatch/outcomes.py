@@ -52,6 +52,9 @@ class Outcomes:
     features: np.ndarray | None = None
     feature_rows: np.ndarray | None = None
     feature_columns: tuple[str, ...] = ()
+    #: Multiclass with ``schema.class_scores``: each row's probability of each of ``score_classes``.
+    class_scores: np.ndarray | None = None
+    score_classes: tuple[str, ...] = ()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -91,6 +94,28 @@ def infer_task(target: pd.Series, schema: Schema) -> str:
     return "binary" if len(set(label_keys(values).tolist())) <= 2 else "multiclass"
 
 
+#: How far a row's class probabilities may sum from 1 (rounded model outputs, float sums).
+SUM_TOLERANCE = 0.01
+
+
+def class_probabilities(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """``frame``'s ``schema.class_scores`` columns as a rows × classes matrix of probabilities;
+    a value outside [0, 1] or a row not summing to 1 (± ``SUM_TOLERANCE``) is a ``DataError``
+    naming the columns (a row with a missing probability is ``NaN`` throughout)."""
+    names = [column for _, column in schema.class_scores]
+    matrix = np.column_stack([numeric_values(frame[c], c) for c in names]) if len(frame) else np.empty((0, len(names)))
+    present = ~np.isnan(matrix).any(axis=1)
+    shown = ", ".join(map(repr, names))
+    check_scores(matrix[present].ravel(), f"class_scores columns {shown}")
+    sums = matrix[present].sum(axis=1)
+    off = np.abs(sums - 1) > SUM_TOLERANCE
+    if off.any():
+        raise DataError(f"class_scores columns {shown}: {int(off.sum())} row(s) whose probabilities do not sum to 1 "
+                        f"(e.g. {float(sums[off][0]):.4g}); they must be one probability per class")
+    matrix[~present] = np.nan
+    return matrix
+
+
 def check_scores(score: np.ndarray, where: str) -> None:
     """Scores are probabilities: a value outside [0, 1] is a ``DataError`` naming the column."""
     bad = (score < 0) | (score > 1)
@@ -112,7 +137,7 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
     regression = task == "regression"
     labelled = target.notna().to_numpy()
     usable = labelled.copy()  # a labelled row also needs the model's outputs the schema names
-    for column in (schema.prediction, schema.score):
+    for column in (schema.prediction, schema.score, *(c for _, c in schema.class_scores)):
         if column is not None and column in frame.columns:
             usable &= frame[column].notna().to_numpy()
     rows = np.flatnonzero(usable)
@@ -135,8 +160,12 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
         score = pick(schema.score, numeric=True)
         if score is not None:
             check_scores(score, f"column {schema.score!r}")
-        return Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0, dtype=str),
-                        y_pred=y_pred, score=score, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
+        found = Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0, dtype=str),
+                         y_pred=y_pred, score=score, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
+        if schema.class_scores and all(c in frame.columns for _, c in schema.class_scores):
+            found = replace(found, class_scores=class_probabilities(frame.iloc[rows], schema),
+                            score_classes=tuple(label for label, _ in schema.class_scores))
+        return found
     y_pred = pick(schema.prediction, numeric=True)
     found = Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0), y_pred=y_pred,
                      score=None, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))

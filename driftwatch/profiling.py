@@ -192,6 +192,9 @@ class Profile:
                 arrays["outcomes_pred"] = o.y_pred
             if o.score is not None:
                 arrays["outcomes_score"] = o.score
+            if o.class_scores is not None:
+                header["outcomes"]["score_classes"] = list(o.score_classes)
+                arrays["outcomes_class_scores"] = o.class_scores
             if o.features is not None and o.feature_rows is not None:
                 header["outcomes"]["feature_columns"] = list(o.feature_columns)
                 arrays["outcomes_features"] = o.features
@@ -233,6 +236,9 @@ class Profile:
                                     y_pred=npz["outcomes_pred"] if meta["has_pred"] else None,
                                     score=npz["outcomes_score"] if meta["has_score"] else None,
                                     n_rows=meta["n_rows"], n_labelled=meta["n_labelled"])
+                if "score_classes" in meta:
+                    outcomes = replace(outcomes, class_scores=npz["outcomes_class_scores"],
+                                       score_classes=tuple(meta["score_classes"]))
                 if "feature_columns" in meta:
                     outcomes = replace(outcomes, features=npz["outcomes_features"],
                                        feature_rows=npz["outcomes_feature_rows"],

@@ -34,18 +34,22 @@ import pandas as pd
 from ..errors import DataError
 from ..joint import encode
 from ..model import Finding, Schema
-from ..outcomes import Outcomes, check_scores, outcomes_of
+from ..outcomes import Outcomes, check_scores, class_probabilities, label_keys, outcomes_of
 from ..profiling import Profile
 from ..values import numeric_values
 from .current import CurrentData
 from .estimation import estimate_binary, fit_isotonic, fit_platt
 from .estimation.loss import LossModels, fit_loss_models, loss_inputs
+from .estimation.multiclass import calibrate_classes, estimate_multiclass
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: A regression's label-free estimates (direct loss estimation, ``estimation.loss``).
 LOSS_ESTIMATED = ("mae", "rmse")
+#: A multiclass model's label-free estimates (from ``schema.class_scores``, ``estimation.multiclass``).
+CLASS_ESTIMATED = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
+                   "recall_weighted", "f1_weighted")
 CALIBRATIONS = ("isotonic", "platt")
 
 
@@ -132,7 +136,7 @@ class PerformanceDetector:
         object.__setattr__(self, "rules", rules)
 
     def required_columns(self, schema: Schema) -> set[str]:
-        named = (schema.target, schema.prediction, schema.score, schema.id)
+        named = (schema.target, schema.prediction, schema.score, schema.id, *(c for _, c in schema.class_scores))
         # a regression's loss estimate reads the features (the task is known only from the data)
         return {c for c in named if c is not None} | (set(schema.features) if self.estimate else set())
 
@@ -163,9 +167,47 @@ class PerformanceDetector:
                                         reason=_why_missing(labelled, due_at)))
         if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
             findings.extend(self._estimates(ref_labels, all_scores, resampled))
+        if self.estimate and ref.task == "multiclass" and ref.class_scores is not None:
+            findings.extend(self._class_estimates(ref, current.frame, schema, ref_labels, resampled))
         if self.estimate and ref.task == "regression" and ref.features is not None and schema.prediction:
             findings.extend(self._loss_estimates(reference, current.frame, schema.prediction, ref_labels, resampled))
         return findings
+
+    def _class_estimates(self, ref: Outcomes, frame: pd.DataFrame, schema: Schema, labels: Labels,
+                         resampled: _Bootstrap) -> list[Finding]:
+        """``estimated_accuracy`` and the macro / weighted ``estimated_precision``, ``_recall``,
+        ``_f1`` of a multiclass window from its class probabilities (``estimation.multiclass``),
+        every row with them, labelled or not; the class predicted is ``schema.prediction``'s
+        (rows predicting a class without a probability column are left out) or the likeliest."""
+        names = [f"estimated_{m}" for m in CLASS_ESTIMATED]
+        absent = [c for _, c in schema.class_scores if c not in frame.columns]
+        if absent:
+            error = f"column(s) {', '.join(map(repr, absent))} missing from the current data"
+            return [Finding("", name, None, "error", details={"error": error}) for name in names]
+        assert ref.class_scores is not None
+        try:
+            probabilities = class_probabilities(frame, schema)
+        except DataError as exc:
+            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names]
+        usable = ~np.isnan(probabilities).any(axis=1)
+        predicted = probabilities.argmax(axis=1) if usable.any() else np.zeros(len(frame), dtype=np.int64)
+        if schema.prediction is not None and schema.prediction in frame.columns:
+            index = {label: j for j, label in enumerate(ref.score_classes)}
+            predicted = np.array([index.get(label, -1) for label in label_keys(frame[schema.prediction])])
+            usable &= predicted >= 0
+        n = int(usable.sum())
+        if n < self.min_rows:
+            return [Finding("", name, None, "insufficient_data",
+                            details={"reason": f"fewer than min_rows={self.min_rows} rows with class probabilities"})
+                    for name in names]
+        calibrated = calibrate_classes(ref.class_scores, ref.y_true, ref.score_classes, probabilities[usable])
+        estimate = estimate_multiclass(calibrated, predicted[usable])
+        out = []
+        for metric, name in zip(CLASS_ESTIMATED, names):
+            finding = self._judge(METRICS[metric], name, labels, None, n, resampled, reason="", value=estimate[metric])
+            out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
+                               threshold=finding.threshold, details={**finding.details, "method": "cbpe"}))
+        return out
 
     def _loss_estimates(self, reference: Profile, frame: pd.DataFrame, prediction: str, ref: Labels,
                         resampled: _Bootstrap) -> list[Finding]:
@@ -219,18 +261,21 @@ class PerformanceDetector:
 
     def _new_labels(self, ref: Outcomes, cur: Outcomes) -> Finding:
         """Share of labelled rows whose label or prediction the reference never had."""
-        known = np.array(sorted(ref.classes), dtype=object)
+        classes = set(ref.classes)  # a property that reads every label: once, not once a row
+        known = np.array(sorted(classes), dtype=object)
         new = ~np.isin(cur.y_true, known)
         if cur.y_pred is not None:
             new |= ~np.isin(cur.y_pred, known)
         share = float(new.mean()) if new.size else 0.0
         unknown = [v for v in np.concatenate([cur.y_true, cur.y_pred if cur.y_pred is not None else []])
-                   if v not in set(ref.classes)]
+                   if v not in classes]
         return Finding("", "new_label_share", share, "warn" if unknown else "ok", threshold=0.0,
                        details={"labels": sorted(set(unknown))[:10], "reference_classes": list(ref.classes)})
 
     def _labels(self, outcomes: Outcomes, pos: str | None, *, classes: tuple[Any, ...] | None = None) -> Labels:
         y_pred = outcomes.y_pred
+        if y_pred is None and outcomes.class_scores is not None:  # the likeliest class is the prediction
+            y_pred = np.array(outcomes.score_classes, dtype=object)[outcomes.class_scores.argmax(axis=1)].astype(str)
         if y_pred is None and outcomes.score is not None and pos is not None:
             negatives = [c for c in (classes or outcomes.classes) if c != pos]
             negative = negatives[0] if negatives else f"not {pos}"
@@ -239,7 +284,8 @@ class PerformanceDetector:
                       classes=classes if classes is not None else outcomes.classes, pos_label=pos)
 
     def _chosen(self, ref: Outcomes) -> list[Metric]:
-        applicable = metrics_for(ref.task, ref.y_pred is not None or ref.score is not None, ref.score is not None)
+        predicts = ref.y_pred is not None or ref.score is not None or ref.class_scores is not None
+        applicable = metrics_for(ref.task, predicts, ref.score is not None)
         if not self.metrics:
             return applicable
         return [m for m in applicable if m.name in self.metrics]
