@@ -3,7 +3,10 @@
 A seeded binary classifier's reference (with labels) and a current window of the same size,
 with a score, a prediction, labels and a two-valued sensitive column. Times ``driftwatch.check``
 with only the performance detector (bootstrap interval, label-free estimates) and with only the
-fairness detector, against a reference profile built beforehand.
+fairness detector, against a reference profile built beforehand; then the performance detector
+on a three-class model with class probabilities and on a regression model (whose label-free
+estimates fit their models once, in the first of the ``--repeat`` checks), each estimate shown
+beside the realised figure.
 
 Multivariate (``--mv-sizes``): 40 numeric columns (20 pairs correlated 0.8) and 10 categorical
 columns of 12 levels; the reference profile keeps 20,000 rows whole. Windows of each size,
@@ -34,6 +37,33 @@ def frame(rows: int, seed: int) -> pd.DataFrame:
     p = rng.beta(2, 2, rows)
     return pd.DataFrame({"x": rng.normal(size=rows), "p": p, "pred": (p >= 0.5).astype(int),
                          "y": (rng.random(rows) < p).astype(int), "g": rng.choice(["a", "b"], rows)})
+
+
+MULTICLASS = {"numeric": ["x"], "target": "y", "prediction": "pred",
+              "class_scores": {"a": "p_a", "b": "p_b", "c": "p_c"}}
+REGRESSION = {"numeric": ["x", "z"], "categorical": ["k"], "target": "y", "prediction": "pred"}
+
+
+def multiclass_frame(rows: int, seed: int) -> pd.DataFrame:
+    """Three classes whose labels follow the model's probabilities (calibrated)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    logits = np.column_stack([x, -x, np.full(rows, 0.5)]) * 1.5
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = (rng.random(rows)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    classes = np.array(["a", "b", "c"])
+    return pd.DataFrame({"x": x, "y": classes[y], "pred": classes[p.argmax(axis=1)],
+                         "p_a": p[:, 0], "p_b": p[:, 1], "p_c": p[:, 2]})
+
+
+def regression_frame(rows: int, seed: int) -> pd.DataFrame:
+    """A prediction that is the true mean, with errors that grow with ``x`` and in one category."""
+    rng = np.random.default_rng(seed)
+    x, z = rng.random(rows), rng.normal(size=rows)
+    k = rng.choice(["calm", "wild"], rows, p=[0.7, 0.3])
+    pred = 3 * x + z
+    return pd.DataFrame({"x": x, "z": z, "k": k, "pred": pred,
+                         "y": pred + rng.normal(size=rows) * (0.2 + 2 * x) * np.where(k == "wild", 2.0, 1.0)})
 
 
 def wide(rows: int, seed: int, *, flipped: int = 0) -> pd.DataFrame:
@@ -80,17 +110,23 @@ def main() -> None:
     args = parser.parse_args()
     if args.mv_sizes:
         multivariate([int(s) for s in args.mv_sizes.split(",")], args.repeat)
-    print(f"{'rows':>8} {'detector':>12} {'seconds':>8}")
+    print(f"{'rows':>8} {'detector':>24} {'seconds':>8}  label-free estimate vs realised")
     for rows in (int(s) for s in args.sizes.split(",") if s):
-        reference = driftwatch.profile(frame(rows, 1), SCHEMA)
-        current = frame(rows, 2)
-        for name, detector in (("performance", PerformanceDetector()), ("fairness", FairnessDetector())):
+        cases = [("performance", frame, SCHEMA, PerformanceDetector()), ("fairness", frame, SCHEMA, FairnessDetector()),
+                 ("performance (multiclass)", multiclass_frame, MULTICLASS, PerformanceDetector()),
+                 ("performance (regression)", regression_frame, REGRESSION, PerformanceDetector())]
+        for name, make, schema, detector in cases:
+            reference = driftwatch.profile(make(rows, 1), schema)
+            current = make(rows, 2)
             times = []
             for _ in range(args.repeat):
                 start = time.perf_counter()
-                driftwatch.check(reference, current, detectors=[detector])
+                found = {r.metric: r.value for r in driftwatch.check(reference, current, detectors=[detector])}
                 times.append(time.perf_counter() - start)
-            print(f"{rows:>8} {name:>12} {min(times):>8.3f}")
+            gaps = [f"{m} {found[f'estimated_{m}']:.4f} vs {found[m]:.4f}"
+                    for m in ("accuracy", "f1_macro", "mae", "rmse")
+                    if found.get(f"estimated_{m}") is not None and found.get(m) is not None]
+            print(f"{rows:>8} {name:>24} {min(times):>8.3f}  {'; '.join(gaps)}")
 
 
 if __name__ == "__main__":

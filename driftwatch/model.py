@@ -174,7 +174,7 @@ class Schema:
         categorical when they take at most ``max_integer_categories`` distinct values.
 
         >>> Schema.infer(pd.DataFrame({"x": [0.5, 1.5], "flag": [True, False], "n": [1, 2]}))
-        Schema(numeric=('x',), categorical=('flag', 'n'), target=None, prediction=None, score=None, sensitive=(), id=None, timestamp=None, task=None)
+        Schema(numeric=('x',), categorical=('flag', 'n'), target=None, prediction=None, score=None, sensitive=(), id=None, timestamp=None, task=None, class_scores=())
         """
         numeric: list[str] = []
         categorical: list[str] = []
