@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from .profiling import ColumnProfile
 
 TASKS = ("binary", "multiclass", "regression")
-#: Labelled reference rows of a regression whose features are kept for the loss estimate.
-LOSS_ROWS = 20_000
+#: Labelled reference rows whose features are kept, for a regression's loss estimate and for
+#: the root cause of a performance drop.
+FEATURE_ROWS = 20_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,8 +48,9 @@ class Outcomes:
     score: np.ndarray | None
     n_rows: int
     n_labelled: int
-    #: Regression only: the features (``joint.encode``d) of up to ``LOSS_ROWS`` of these rows,
-    #: at positions ``feature_rows``, for the label-free loss estimate (``estimation.loss``).
+    #: The features (``joint.encode``d) of up to ``FEATURE_ROWS`` of these rows, at positions
+    #: ``feature_rows`` (the reference's only): for a regression's label-free loss estimate
+    #: (``estimation.loss``) and the root cause of a performance drop (``root_cause``).
     features: np.ndarray | None = None
     feature_rows: np.ndarray | None = None
     feature_columns: tuple[str, ...] = ()
@@ -129,7 +131,7 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
                 profiles: Mapping[str, ColumnProfile] | None = None) -> Outcomes | None:
     """The labelled rows of ``frame`` as ``Outcomes``; None when the schema names no target or the
     frame lacks it. ``task`` None infers it (see module docstring). ``profiles``: the reference's
-    column profiles, given when building it; then a regression keeps features for its loss estimate."""
+    column profiles, given when building it; then the features of some of the rows are kept too."""
     if schema.target is None or schema.target not in frame.columns:
         return None
     target = frame[schema.target]
@@ -165,15 +167,15 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
         if schema.class_scores and all(c in frame.columns for _, c in schema.class_scores):
             found = replace(found, class_scores=class_probabilities(frame.iloc[rows], schema),
                             score_classes=tuple(label for label, _ in schema.class_scores))
-        return found
-    y_pred = pick(schema.prediction, numeric=True)
-    found = Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0), y_pred=y_pred,
-                     score=None, n_rows=int(len(frame)), n_labelled=int(labelled.sum()))
+    else:
+        found = Outcomes(task=task, y_true=y_true if y_true is not None else np.empty(0),
+                         y_pred=pick(schema.prediction, numeric=True), score=None, n_rows=int(len(frame)),
+                         n_labelled=int(labelled.sum()))
     columns = tuple(c for c in schema.features if c in frame.columns and profiles is not None and c in profiles)
-    if profiles is None or y_pred is None or not columns or rows.size == 0:
+    if profiles is None or not columns or rows.size == 0:
         return found
     kept = np.arange(rows.size)
-    if rows.size > LOSS_ROWS:
-        kept = np.sort(np.random.default_rng(seed + 1).choice(rows.size, LOSS_ROWS, replace=False))
+    if rows.size > FEATURE_ROWS:
+        kept = np.sort(np.random.default_rng(seed + 1).choice(rows.size, FEATURE_ROWS, replace=False))
     return replace(found, features=encode(frame.iloc[rows[kept]], columns, profiles), feature_rows=kept,
                    feature_columns=columns)

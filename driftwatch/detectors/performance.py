@@ -19,6 +19,9 @@ accuracy, precision, recall, F1 and ROC AUC. For regression models, ``estimated_
 ``estimated_rmse`` come from models of the error fitted on the reference (direct loss
 estimation, ``estimation.loss``). Both estimates are blind to concept drift: if the
 relationship between inputs and labels changes while the inputs look the same, they stay put.
+
+A realised metric that alerts carries ``details.causes``: the feature ranges where the rows'
+errors grew most (``root_cause``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .estimation.multiclass import calibrate_classes, estimate_multiclass
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
+from .root_cause import causes
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: A regression's label-free estimates (direct loss estimation, ``estimation.loss``).
@@ -137,8 +141,8 @@ class PerformanceDetector:
 
     def required_columns(self, schema: Schema) -> set[str]:
         named = (schema.target, schema.prediction, schema.score, schema.id, *(c for _, c in schema.class_scores))
-        # a regression's loss estimate reads the features (the task is known only from the data)
-        return {c for c in named if c is not None} | (set(schema.features) if self.estimate else set())
+        # the root cause of a drop, and a regression's loss estimate, read the features
+        return {c for c in named if c is not None} | set(schema.features)
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         ref = reference.outcomes
@@ -147,7 +151,7 @@ class PerformanceDetector:
                       if schema.target else "the schema names no target column")
             return [Finding("", "performance", None, "error", details={"error": reason})]
         try:
-            cur = outcomes_of(current.frame, schema, task=ref.task)
+            cur = outcomes_of(current.frame, schema, task=ref.task, profiles=reference.columns)
             all_scores = self._scores(current, schema) if ref.task == "binary" else None
         except DataError as exc:
             return [Finding("", "performance", None, "error", details={"error": str(exc)})]
@@ -161,10 +165,12 @@ class PerformanceDetector:
         cur_labels = self._labels(labelled, pos, classes=ref_labels.classes) if labelled is not None else None
         chosen = self._chosen(ref)
         resampled = _Bootstrap(ref_labels, self.bootstrap, self.seed)
-        for metric in chosen:
-            findings.append(self._judge(metric, metric.name, ref_labels, cur_labels,
-                                        None if cur_labels is None else cur_labels.y_true.size, resampled,
-                                        reason=_why_missing(labelled, due_at)))
+        realised = [self._judge(metric, metric.name, ref_labels, cur_labels,
+                                None if cur_labels is None else cur_labels.y_true.size, resampled,
+                                reason=_why_missing(labelled, due_at)) for metric in chosen]
+        if labelled is not None and cur_labels is not None and any(f.status == "alert" for f in realised):
+            realised = _with_causes(realised, reference, ref, ref_labels, labelled, cur_labels)
+        findings.extend(realised)
         if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
             findings.extend(self._estimates(ref_labels, all_scores, resampled))
         if self.estimate and ref.task == "multiclass" and ref.class_scores is not None:
@@ -356,6 +362,33 @@ class PerformanceDetector:
                                threshold=finding.threshold,
                                details={**finding.details, "calibration": self.calibration}))
         return out
+
+
+def _with_causes(findings: list[Finding], reference: Profile, ref: Outcomes, ref_labels: Labels, cur: Outcomes,
+                 cur_labels: Labels) -> list[Finding]:
+    """``findings`` with ``details.causes`` (``root_cause``) on those that alert: the feature
+    ranges where the rows' errors grew, from the rows whose features both sides keep."""
+    if ref.features is None or ref.feature_rows is None or cur.features is None or cur.feature_rows is None \
+            or ref.feature_columns != cur.feature_columns:
+        return findings
+    found = causes(ref.feature_columns, reference.columns,
+                   ref.features, _errors(ref_labels, ref.feature_rows, ref.task),
+                   cur.features, _errors(cur_labels, cur.feature_rows, ref.task))
+    return [Finding(f.feature, f.metric, f.value, f.status, threshold=f.threshold, p_value=f.p_value,
+                    details={**f.details, "causes": found}) if f.status == "alert" and found else f
+            for f in findings]
+
+
+def _errors(labels: Labels, rows: np.ndarray, task: str) -> np.ndarray:
+    """Each of ``rows``' error: 1 for a wrong class and 0 for a right one, or the absolute error."""
+    if labels.y_pred is None:
+        return np.zeros(rows.size)
+    truth, predicted = np.asarray(labels.y_true)[rows], np.asarray(labels.y_pred)[rows]
+    if task == "regression":
+        error: np.ndarray = np.abs(truth.astype(np.float64) - predicted.astype(np.float64))
+        return error
+    wrong: np.ndarray = (truth != predicted).astype(np.float64)
+    return wrong
 
 
 @lru_cache(maxsize=8)

@@ -513,3 +513,19 @@ def test_overview_serves_the_page_it_drew_until_something_it_shows_changes(tmp_p
         fired = c.get("/").text
         assert fired != moved and "1 with firing alerts" in fired
     store.dispose()
+
+
+def test_run_report_says_where_the_errors_of_a_performance_drop_grew(make_client: AppFactory,
+                                                                     web_store: Store) -> None:
+    window = Window(START, START + timedelta(hours=1))
+    run_id = web_store.start_run("perf", window, owner="test")
+    assert run_id is not None
+    causes = [{"feature": XSS, "bin": "c", "share_of_drop": 0.62}, {"feature": "z", "bin": "[1.2, 4.4)",
+                                                                     "share_of_drop": 0.3}]
+    web_store.finish_run(run_id, [Result("perf", run_id, window.start, window.end, "performance", "", "accuracy",
+                                         0.61, None, 0.7, "alert", {"causes": causes, "reference": 0.75})],
+                         rows_reference=10, rows_current=10)
+    html = make_client().get(f"/runs/{run_id}").text
+    assert_escaped(html)
+    assert re.search(r"errors grew most in:\s*" + re.escape(XSS) + r"\s*c \(62 % of the drop\);\s*z\s*"
+                     r"\[1\.2, 4\.4\) \(30 % of the drop\)", text_of(html))

@@ -7,7 +7,7 @@ how large the monitored model's error is for given inputs and prediction. Its me
 unlabelled window estimates the window's error.
 
 How (the idea NannyML calls DLE; this code is our own): on the reference rows the profile keeps
-features for (``outcomes.LOSS_ROWS``), two gradient-boosted regressors (scikit-learn's
+features for (``outcomes.FEATURE_ROWS``), two gradient-boosted regressors (scikit-learn's
 ``HistGradientBoostingRegressor``, which takes missing values and categories as they are) learn
 ``|y − ŷ|`` and ``(y − ŷ)²`` from the features and ``ŷ``. Over a window, the mean of the first
 estimates MAE, and the square root of the mean of the second estimates RMSE.
