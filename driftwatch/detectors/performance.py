@@ -40,13 +40,14 @@ from ..model import Finding, Schema
 from ..outcomes import Outcomes, check_scores, class_probabilities, label_keys, outcomes_of
 from ..profiling import Profile
 from ..values import numeric_values
+from .bootstrap import Bootstrap
 from .current import CurrentData
 from .estimation import estimate_binary, fit_isotonic, fit_platt
 from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .estimation.multiclass import calibrate_classes, estimate_multiclass
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
-from .root_cause import causes
+from .root_cause import with_causes
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: A regression's label-free estimates (direct loss estimation, ``estimation.loss``).
@@ -164,12 +165,12 @@ class PerformanceDetector:
         ref_labels = self._labels(ref, pos)
         cur_labels = self._labels(labelled, pos, classes=ref_labels.classes) if labelled is not None else None
         chosen = self._chosen(ref)
-        resampled = _Bootstrap(ref_labels, self.bootstrap, self.seed)
+        resampled = Bootstrap(ref_labels, self.bootstrap, self.seed)
         realised = [self._judge(metric, metric.name, ref_labels, cur_labels,
                                 None if cur_labels is None else cur_labels.y_true.size, resampled,
                                 reason=_why_missing(labelled, due_at)) for metric in chosen]
         if labelled is not None and cur_labels is not None and any(f.status == "alert" for f in realised):
-            realised = _with_causes(realised, reference, ref, ref_labels, labelled, cur_labels)
+            realised = with_causes(realised, reference, ref, ref_labels, labelled, cur_labels)
         findings.extend(realised)
         if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
             findings.extend(self._estimates(ref_labels, all_scores, resampled))
@@ -180,7 +181,7 @@ class PerformanceDetector:
         return findings
 
     def _class_estimates(self, ref: Outcomes, frame: pd.DataFrame, schema: Schema, labels: Labels,
-                         resampled: _Bootstrap) -> list[Finding]:
+                         resampled: Bootstrap) -> list[Finding]:
         """``estimated_accuracy`` and the macro / weighted ``estimated_precision``, ``_recall``,
         ``_f1`` of a multiclass window from its class probabilities (``estimation.multiclass``),
         every row with them, labelled or not; the class predicted is ``schema.prediction``'s
@@ -216,7 +217,7 @@ class PerformanceDetector:
         return out
 
     def _loss_estimates(self, reference: Profile, frame: pd.DataFrame, prediction: str, ref: Labels,
-                        resampled: _Bootstrap) -> list[Finding]:
+                        resampled: Bootstrap) -> list[Finding]:
         """``estimated_mae`` and ``estimated_rmse`` of every row with a prediction, labelled or
         not (``estimation.loss``), judged like the realised metrics."""
         outcomes = reference.outcomes
@@ -297,7 +298,7 @@ class PerformanceDetector:
         return [m for m in applicable if m.name in self.metrics]
 
     def _judge(self, metric: Metric, name: str, ref: Labels, cur: Labels | None, n: int | None,
-               resampled: _Bootstrap, *, reason: str, value: float | None = None) -> Finding:
+               resampled: Bootstrap, *, reason: str, value: float | None = None) -> Finding:
         rule = self.rules.get(metric.name, MetricRule())
         details: dict[str, Any] = {"higher_is_better": metric.higher_is_better}
         try:
@@ -337,7 +338,7 @@ class PerformanceDetector:
             breached = value < bound if higher else value > bound
         return Finding("", name, value, "alert" if breached else "ok", threshold=bound, details=details)
 
-    def _estimates(self, ref: Labels, scores: np.ndarray, resampled: _Bootstrap) -> list[Finding]:
+    def _estimates(self, ref: Labels, scores: np.ndarray, resampled: Bootstrap) -> list[Finding]:
         fit = fit_isotonic if self.calibration == "isotonic" else fit_platt
         try:
             calibrator = fit(np.asarray(ref.score), ref.y_true01)
@@ -364,33 +365,6 @@ class PerformanceDetector:
         return out
 
 
-def _with_causes(findings: list[Finding], reference: Profile, ref: Outcomes, ref_labels: Labels, cur: Outcomes,
-                 cur_labels: Labels) -> list[Finding]:
-    """``findings`` with ``details.causes`` (``root_cause``) on those that alert: the feature
-    ranges where the rows' errors grew, from the rows whose features both sides keep."""
-    if ref.features is None or ref.feature_rows is None or cur.features is None or cur.feature_rows is None \
-            or ref.feature_columns != cur.feature_columns:
-        return findings
-    found = causes(ref.feature_columns, reference.columns,
-                   ref.features, _errors(ref_labels, ref.feature_rows, ref.task),
-                   cur.features, _errors(cur_labels, cur.feature_rows, ref.task))
-    return [Finding(f.feature, f.metric, f.value, f.status, threshold=f.threshold, p_value=f.p_value,
-                    details={**f.details, "causes": found}) if f.status == "alert" and found else f
-            for f in findings]
-
-
-def _errors(labels: Labels, rows: np.ndarray, task: str) -> np.ndarray:
-    """Each of ``rows``' error: 1 for a wrong class and 0 for a right one, or the absolute error."""
-    if labels.y_pred is None:
-        return np.zeros(rows.size)
-    truth, predicted = np.asarray(labels.y_true)[rows], np.asarray(labels.y_pred)[rows]
-    if task == "regression":
-        error: np.ndarray = np.abs(truth.astype(np.float64) - predicted.astype(np.float64))
-        return error
-    wrong: np.ndarray = (truth != predicted).astype(np.float64)
-    return wrong
-
-
 @lru_cache(maxsize=8)
 def _loss_models(reference: Profile, seed: int) -> LossModels:
     """The loss regressors of a regression reference, fitted once per process (by identity)."""
@@ -409,56 +383,3 @@ def _why_missing(labelled: Outcomes | None, due_at: str | None) -> str:
     if labelled is None:
         return "no label column in the current data"
     return ""
-
-
-#: Largest bootstrap resample. A bigger window's interval is the one at this size narrowed by
-#: sqrt(MAX_RESAMPLE / n): the metrics are means or smooth functions of means, whose spread
-#: shrinks as 1 / sqrt(n). It keeps a 1M-row window as cheap as a 10k-row one.
-MAX_RESAMPLE = 10_000
-
-
-class _Bootstrap:
-    """Percentile-bootstrap intervals of reference metrics for a window of ``n`` rows.
-
-    Every metric uses the same seed, so its interval is reproducible run to run. Windows larger
-    than ``MAX_RESAMPLE`` rows are resampled at that size and the interval is narrowed around the
-    resamples' mean by ``sqrt(MAX_RESAMPLE / n)``.
-    """
-
-    def __init__(self, labels: Labels, count: int, seed: int) -> None:
-        self.labels = labels
-        self.count = count
-        self.seed = seed
-        self._cache: dict[tuple[str, int], tuple[float, float]] = {}
-
-    def interval(self, metric: Metric, n: int, confidence: float) -> tuple[float, float]:
-        key = (metric.name, n)
-        if key not in self._cache:
-            rng = np.random.default_rng(self.seed)
-            size = self.labels.y_true.size
-            draw = min(max(n, 1), MAX_RESAMPLE)
-            values = []
-            for _ in range(self.count):
-                rows = rng.integers(0, size, draw)
-                try:
-                    values.append(metric.compute(_take(self.labels, rows)))
-                except ValueError:  # e.g. a resample with one class has no ROC AUC
-                    continue
-            if not values:
-                self._cache[key] = (float("nan"), float("nan"))
-            else:
-                tail = (1 - confidence) / 2
-                spread = np.asarray(values)
-                low, high = np.quantile(spread, [tail, 1 - tail])
-                if n > draw:
-                    centre, shrink = float(spread.mean()), float(np.sqrt(draw / n))
-                    low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
-                self._cache[key] = (float(low), float(high))
-        return self._cache[key]
-
-
-def _take(labels: Labels, rows: np.ndarray) -> Labels:
-    return Labels(y_true=labels.y_true[rows],
-                  y_pred=None if labels.y_pred is None else labels.y_pred[rows],
-                  score=None if labels.score is None else labels.score[rows],
-                  classes=labels.classes, pos_label=labels.pos_label)

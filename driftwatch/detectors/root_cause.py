@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..joint import OTHER
+from ..model import Finding
+from ..outcomes import Outcomes
+from .metrics import Labels
 
 if TYPE_CHECKING:
-    from ..profiling import ColumnProfile
+    from ..profiling import ColumnProfile, Profile
 
-__all__ = ["TOP_CAUSES", "bins_of", "causes"]
+__all__ = ["TOP_CAUSES", "bins_of", "causes", "errors_of", "with_causes"]
 
 #: Causes kept in a metric's details (the run page shows them all).
 TOP_CAUSES = 5
@@ -84,3 +87,30 @@ def causes(columns: Sequence[str], profiles: Mapping[str, ColumnProfile], refere
                           "error_reference": float(r[b]), "error_current": float(e[b])})
     found.sort(key=lambda cause: (-cause["share_of_drop"], cause["feature"], cause["bin"]))
     return found[:TOP_CAUSES]
+
+
+def with_causes(findings: list[Finding], reference: Profile, ref: Outcomes, ref_labels: Labels, cur: Outcomes,
+                cur_labels: Labels) -> list[Finding]:
+    """``findings`` with ``details.causes`` (``causes``) on those that alert: the feature
+    ranges where the rows' errors grew, from the rows whose features both sides keep."""
+    if ref.features is None or ref.feature_rows is None or cur.features is None or cur.feature_rows is None \
+            or ref.feature_columns != cur.feature_columns:
+        return findings
+    found = causes(ref.feature_columns, reference.columns,
+                   ref.features, errors_of(ref_labels, ref.feature_rows, ref.task),
+                   cur.features, errors_of(cur_labels, cur.feature_rows, ref.task))
+    return [Finding(f.feature, f.metric, f.value, f.status, threshold=f.threshold, p_value=f.p_value,
+                    details={**f.details, "causes": found}) if f.status == "alert" and found else f
+            for f in findings]
+
+
+def errors_of(labels: Labels, rows: np.ndarray, task: str) -> np.ndarray:
+    """Each of ``rows``' error: 1 for a wrong class and 0 for a right one, or the absolute error."""
+    if labels.y_pred is None:
+        return np.zeros(rows.size)
+    truth, predicted = np.asarray(labels.y_true)[rows], np.asarray(labels.y_pred)[rows]
+    if task == "regression":
+        error: np.ndarray = np.abs(truth.astype(np.float64) - predicted.astype(np.float64))
+        return error
+    wrong: np.ndarray = (truth != predicted).astype(np.float64)
+    return wrong

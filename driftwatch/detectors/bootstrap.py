@@ -1,0 +1,65 @@
+"""Percentile-bootstrap intervals of a reference metric, for a current window of a given size.
+
+The performance detector's ``auto`` rule alerts when a window's metric falls outside the
+central interval of the reference metric recomputed on resamples the size of the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import Labels, Metric
+
+__all__ = ["MAX_RESAMPLE", "Bootstrap", "take"]
+
+#: Largest bootstrap resample. A bigger window's interval is the one at this size narrowed by
+#: sqrt(MAX_RESAMPLE / n): the metrics are means or smooth functions of means, whose spread
+#: shrinks as 1 / sqrt(n). It keeps a 1M-row window as cheap as a 10k-row one.
+MAX_RESAMPLE = 10_000
+
+
+class Bootstrap:
+    """Percentile-bootstrap intervals of reference metrics for a window of ``n`` rows.
+
+    Every metric uses the same seed, so its interval is reproducible run to run. Windows larger
+    than ``MAX_RESAMPLE`` rows are resampled at that size and the interval is narrowed around the
+    resamples' mean by ``sqrt(MAX_RESAMPLE / n)``.
+    """
+
+    def __init__(self, labels: Labels, count: int, seed: int) -> None:
+        self.labels = labels
+        self.count = count
+        self.seed = seed
+        self._cache: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def interval(self, metric: Metric, n: int, confidence: float) -> tuple[float, float]:
+        key = (metric.name, n)
+        if key not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            size = self.labels.y_true.size
+            draw = min(max(n, 1), MAX_RESAMPLE)
+            values = []
+            for _ in range(self.count):
+                rows = rng.integers(0, size, draw)
+                try:
+                    values.append(metric.compute(take(self.labels, rows)))
+                except ValueError:  # e.g. a resample with one class has no ROC AUC
+                    continue
+            if not values:
+                self._cache[key] = (float("nan"), float("nan"))
+            else:
+                tail = (1 - confidence) / 2
+                spread = np.asarray(values)
+                low, high = np.quantile(spread, [tail, 1 - tail])
+                if n > draw:
+                    centre, shrink = float(spread.mean()), float(np.sqrt(draw / n))
+                    low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
+                self._cache[key] = (float(low), float(high))
+        return self._cache[key]
+
+
+def take(labels: Labels, rows: np.ndarray) -> Labels:
+    return Labels(y_true=labels.y_true[rows],
+                  y_pred=None if labels.y_pred is None else labels.y_pred[rows],
+                  score=None if labels.score is None else labels.score[rows],
+                  classes=labels.classes, pos_label=labels.pos_label)
