@@ -177,5 +177,8 @@ def outcomes_of(frame: pd.DataFrame, schema: Schema, *, task: str | None = None,
     kept = np.arange(rows.size)
     if rows.size > FEATURE_ROWS:
         kept = np.sort(np.random.default_rng(seed + 1).choice(rows.size, FEATURE_ROWS, replace=False))
-    return replace(found, features=encode(frame.iloc[rows[kept]], columns, profiles), feature_rows=kept,
-                   feature_columns=columns)
+    try:
+        features = encode(frame.iloc[rows[kept]], columns, profiles)
+    except DataError:  # text in a numeric feature: the drift and quality findings say so; the labels still count
+        return found
+    return replace(found, features=features, feature_rows=kept, feature_columns=columns)

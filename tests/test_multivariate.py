@@ -136,6 +136,7 @@ def _finding(reference: Profile, window: pd.DataFrame, detector: MultivariateDet
     ("one column", "error", "at least two columns"),
     ("unknown column", "error", "'zz' are not among the reference's features"),
     ("few rows", "insufficient_data", "fewer than min_rows=100"),
+    ("text in a number", "error", "column 'c': non-numeric value 'n/a' in a numeric column"),
 ])
 def test_bad_input_is_one_finding_that_says_what_is_wrong(reference: Profile, case: str, status: str,
                                                            says: str) -> None:
@@ -149,8 +150,11 @@ def test_bad_input_is_one_finding_that_says_what_is_wrong(reference: Profile, ca
         detector = MultivariateDetector(columns=("a",))
     elif case == "unknown column":
         detector = MultivariateDetector(columns=("a", "zz"))
-    else:
+    elif case == "few rows":
         window = window.head(99)
+    else:
+        window = window.astype({"c": object})
+        window.loc[window.index[3], "c"] = "n/a"
     found = _finding(reference, window, detector)
     assert (found.status, found.value, found.metric) == (status, None, "reconstruction_error")
     assert says in (found.details.get("error") or found.details.get("reason"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from ..errors import DataError
 from ..joint import encode
 from ..model import Finding, Schema, Status
 from ..profiling import Profile
@@ -120,7 +121,10 @@ class MultivariateDetector:
             return [self._finding(None, "insufficient_data", details={
                 "reason": f"fewer than min_rows={self.min_rows} rows in the window (or twice that in the reference)",
                 "n_cur": n, "n_ref": int(joint.values.shape[0])})]
-        window = encode(current.frame, columns, reference.columns)
+        try:
+            window = encode(current.frame, columns, reference.columns)
+        except DataError as exc:  # text in a numeric column
+            return [self._finding(None, "error", details={"error": str(exc)})]
         threshold = self.threshold if self.threshold is not None else METHODS[self.method][1]
         if self.method == "reconstruction":
             fitted = _fitted(reference, columns, float(self.variance), self.seed)

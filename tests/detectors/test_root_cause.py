@@ -62,3 +62,7 @@ def test_an_accuracy_alert_names_the_category_and_the_range_where_the_model_brok
     assert all(c["error_current"] > c["error_reference"] for c in accuracy.details["causes"][:2])
     quiet = driftwatch.check(reference, frame(3_000, 3), detectors=[PerformanceDetector(estimate=False)])
     assert all("causes" not in r.details for r in quiet)  # nothing alerts, nothing to explain
+    broken = frame(3_000, 2, broken=True).astype({"z": object})
+    broken.loc[broken.index[0], "z"] = "n/a"  # text in a feature: no causes, the metrics still judged
+    found = {r.metric: r for r in driftwatch.check(reference, broken, detectors=[PerformanceDetector(estimate=False)])}
+    assert found["accuracy"].status == "alert" and "causes" not in found["accuracy"].details
