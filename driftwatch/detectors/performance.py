@@ -20,8 +20,8 @@ accuracy, precision, recall, F1 and ROC AUC. For regression models, ``estimated_
 estimation, ``estimation.loss``). Both estimates are blind to concept drift: if the
 relationship between inputs and labels changes while the inputs look the same, they stay put.
 
-A realised metric that alerts carries ``details.causes``: the feature ranges where the rows'
-errors grew most (``root_cause``).
+A metric that alerts, realised or estimated, carries ``details.causes``: the feature ranges where
+the rows' errors (for an estimate, the errors it expects) grew most (``root_cause``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .estimation.multiclass import calibrate_classes, estimate_multiclass
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
-from .root_cause import with_causes
+from .root_cause import Expected, with_causes, with_expected_causes
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: A regression's label-free estimates (direct loss estimation, ``estimation.loss``).
@@ -153,7 +153,7 @@ class PerformanceDetector:
             return [Finding("", "performance", None, "error", details={"error": reason})]
         try:
             cur = outcomes_of(current.frame, schema, task=ref.task, profiles=reference.columns)
-            all_scores = self._scores(current, schema) if ref.task == "binary" else None
+            scored = self._scores(current, schema) if ref.task == "binary" else None
         except DataError as exc:
             return [Finding("", "performance", None, "error", details={"error": str(exc)})]
         due_at = current.context.get("labels_due_at")
@@ -172,16 +172,20 @@ class PerformanceDetector:
         if labelled is not None and cur_labels is not None and any(f.status == "alert" for f in realised):
             realised = with_causes(realised, reference, ref, ref_labels, labelled, cur_labels)
         findings.extend(realised)
-        if self.estimate and ref.task == "binary" and ref.score is not None and all_scores is not None:
-            findings.extend(self._estimates(ref_labels, all_scores, resampled))
+        estimated: tuple[list[Finding], Expected | None] = ([], None)
+        if self.estimate and ref.task == "binary" and ref.score is not None and scored is not None:
+            estimated = self._estimates(ref_labels, scored, resampled)
         if self.estimate and ref.task == "multiclass" and ref.class_scores is not None:
-            findings.extend(self._class_estimates(ref, current.frame, schema, ref_labels, resampled))
+            estimated = self._class_estimates(ref, current.frame, schema, ref_labels, resampled)
         if self.estimate and ref.task == "regression" and ref.features is not None and schema.prediction:
-            findings.extend(self._loss_estimates(reference, current.frame, schema.prediction, ref_labels, resampled))
-        return findings
+            estimated = self._loss_estimates(reference, current.frame, schema.prediction, ref_labels, resampled)
+        found, expected = estimated
+        if expected is not None and any(f.status == "alert" for f in found):
+            found = with_expected_causes(found, reference, ref_labels, current.frame, *expected, seed=self.seed)
+        return findings + found
 
     def _class_estimates(self, ref: Outcomes, frame: pd.DataFrame, schema: Schema, labels: Labels,
-                         resampled: Bootstrap) -> list[Finding]:
+                         resampled: Bootstrap) -> tuple[list[Finding], Expected | None]:
         """``estimated_accuracy`` and the macro / weighted ``estimated_precision``, ``_recall``,
         ``_f1`` of a multiclass window from its class probabilities (``estimation.multiclass``),
         every row with them, labelled or not; the class predicted is ``schema.prediction``'s
@@ -190,12 +194,12 @@ class PerformanceDetector:
         absent = [c for _, c in schema.class_scores if c not in frame.columns]
         if absent:
             error = f"column(s) {', '.join(map(repr, absent))} missing from the current data"
-            return [Finding("", name, None, "error", details={"error": error}) for name in names]
+            return [Finding("", name, None, "error", details={"error": error}) for name in names], None
         assert ref.class_scores is not None
         try:
             probabilities = class_probabilities(frame, schema)
         except DataError as exc:
-            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names]
+            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names], None
         usable = ~np.isnan(probabilities).any(axis=1)
         predicted = probabilities.argmax(axis=1) if usable.any() else np.zeros(len(frame), dtype=np.int64)
         if schema.prediction is not None and schema.prediction in frame.columns:
@@ -206,18 +210,19 @@ class PerformanceDetector:
         if n < self.min_rows:
             return [Finding("", name, None, "insufficient_data",
                             details={"reason": f"fewer than min_rows={self.min_rows} rows with class probabilities"})
-                    for name in names]
+                    for name in names], None
         calibrated = calibrate_classes(ref.class_scores, ref.y_true, ref.score_classes, probabilities[usable])
         estimate = estimate_multiclass(calibrated, predicted[usable])
+        expected = (np.flatnonzero(usable), 1 - calibrated[np.arange(n), predicted[usable]])
         out = []
         for metric, name in zip(CLASS_ESTIMATED, names):
             finding = self._judge(METRICS[metric], name, labels, None, n, resampled, reason="", value=estimate[metric])
             out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
                                threshold=finding.threshold, details={**finding.details, "method": "cbpe"}))
-        return out
+        return out, expected
 
     def _loss_estimates(self, reference: Profile, frame: pd.DataFrame, prediction: str, ref: Labels,
-                        resampled: Bootstrap) -> list[Finding]:
+                        resampled: Bootstrap) -> tuple[list[Finding], Expected | None]:
         """``estimated_mae`` and ``estimated_rmse`` of every row with a prediction, labelled or
         not (``estimation.loss``), judged like the realised metrics."""
         outcomes = reference.outcomes
@@ -227,35 +232,39 @@ class PerformanceDetector:
         absent = [c for c in (*columns, prediction) if c not in frame.columns]
         if absent:
             error = f"column(s) {', '.join(map(repr, absent))} missing from the current data"
-            return [Finding("", name, None, "error", details={"error": error}) for name in names]
+            return [Finding("", name, None, "error", details={"error": error}) for name in names], None
         try:
             predicted = numeric_values(frame[prediction], prediction)
             usable = np.isfinite(predicted)
             if int(usable.sum()) < self.min_rows:
                 return [Finding("", name, None, "insufficient_data",
                                 details={"reason": f"fewer than min_rows={self.min_rows} rows with a prediction"})
-                        for name in names]
+                        for name in names], None
             categorical = [reference.columns[c].kind != "numeric" for c in columns]
             inputs = loss_inputs(encode(frame.loc[usable], columns, reference.columns), predicted[usable], categorical)
-            estimate = _loss_models(reference, self.seed).estimate(inputs)
+            models = _loss_models(reference, self.seed)
+            estimate = models.estimate(inputs)
         except (DataError, ValueError) as exc:
-            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names]
+            return [Finding("", name, None, "error", details={"error": str(exc)}) for name in names], None
+        expected = (np.flatnonzero(usable), models.absolute_errors(inputs))
         out = []
         for metric, name in zip(LOSS_ESTIMATED, names):
             finding = self._judge(METRICS[metric], name, ref, None, int(usable.sum()), resampled, reason="",
                                   value=estimate[metric])
             out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
                                threshold=finding.threshold, details={**finding.details, "method": "dle"}))
-        return out
+        return out, expected
 
     # -- pieces ------------------------------------------------------------------------------
-    def _scores(self, current: CurrentData, schema: Schema) -> np.ndarray | None:
+    def _scores(self, current: CurrentData, schema: Schema) -> tuple[np.ndarray, np.ndarray] | None:
+        """The window's scores and the positions of their rows (rows without one left out)."""
         if schema.score is None or schema.score not in current.frame.columns:
             return None
         values = numeric_values(current.frame[schema.score], schema.score)
-        scores: np.ndarray = values[~np.isnan(values)]
+        rows = np.flatnonzero(~np.isnan(values))
+        scores: np.ndarray = values[rows]
         check_scores(scores, f"column {schema.score!r}")
-        return scores
+        return scores, rows
 
     def _coverage(self, cur: Outcomes | None, n_rows: int, due_at: str | None) -> Finding:
         labelled = cur.n_labelled if cur is not None else 0
@@ -338,17 +347,22 @@ class PerformanceDetector:
             breached = value < bound if higher else value > bound
         return Finding("", name, value, "alert" if breached else "ok", threshold=bound, details=details)
 
-    def _estimates(self, ref: Labels, scores: np.ndarray, resampled: Bootstrap) -> list[Finding]:
+    def _estimates(self, ref: Labels, scored: tuple[np.ndarray, np.ndarray],
+                   resampled: Bootstrap) -> tuple[list[Finding], Expected | None]:
+        scores, rows = scored
         fit = fit_isotonic if self.calibration == "isotonic" else fit_platt
         try:
             calibrator = fit(np.asarray(ref.score), ref.y_true01)
         except ValueError as exc:
-            return [Finding("", "estimated_accuracy", None, "error", details={"error": str(exc)})]
+            return [Finding("", "estimated_accuracy", None, "error", details={"error": str(exc)})], None
         if scores.size < self.min_rows:
             return [Finding("", f"estimated_{m}", None, "insufficient_data",
                             details={"reason": f"fewer than min_rows={self.min_rows} scored rows"})
-                    for m in ESTIMATED]
-        estimate = estimate_binary(calibrator(scores), self.decision_threshold, score=scores)
+                    for m in ESTIMATED], None
+        calibrated = calibrator(scores)
+        estimate = estimate_binary(calibrated, self.decision_threshold, score=scores)
+        # a row predicted positive is wrong with the chance it is negative, and the other way round
+        expected = (rows, np.where(scores >= self.decision_threshold, 1 - calibrated, calibrated))
         out = []
         for name in ESTIMATED:
             metric = METRICS[name]
@@ -362,7 +376,7 @@ class PerformanceDetector:
             out.append(Finding(finding.feature, finding.metric, finding.value, finding.status,
                                threshold=finding.threshold,
                                details={**finding.details, "calibration": self.calibration}))
-        return out
+        return out, expected
 
 
 @lru_cache(maxsize=8)

@@ -1,8 +1,10 @@
 """Where a performance drop came from: the feature ranges whose errors grew.
 
-When a realised performance metric alerts, the window's rows are wrong more often (or by more)
-than the reference's. The error of a row is ``1`` when its predicted class is wrong (0 when
-right), or its absolute error for a regression. The window's mean error minus the reference's,
+When a performance metric alerts, the window's rows are wrong more often (or by more) than the
+reference's: by their labels, or, for a label-free estimate, by the error it expects of each
+row (``with_expected_causes``: where the estimate sees the errors growing before any label).
+The error of a row is ``1`` when its predicted class is wrong (0 when right), or its absolute
+error for a regression. The window's mean error minus the reference's,
 ``Δ``, splits exactly over the bins of any one feature (the reference's bins: its quantile bins
 for a number, its most frequent categories and the rest for a category, missing apart):
 
@@ -23,16 +25,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
-from ..joint import OTHER
+from ..errors import DataError
+from ..joint import OTHER, encode
 from ..model import Finding
-from ..outcomes import Outcomes
+from ..outcomes import FEATURE_ROWS, Outcomes
 from .metrics import Labels
 
 if TYPE_CHECKING:
     from ..profiling import ColumnProfile, Profile
 
-__all__ = ["TOP_CAUSES", "bins_of", "causes", "errors_of", "with_causes"]
+__all__ = ["TOP_CAUSES", "Expected", "bins_of", "causes", "errors_of", "with_causes", "with_expected_causes"]
 
 #: Causes kept in a metric's details (the run page shows them all).
 TOP_CAUSES = 5
@@ -114,3 +118,30 @@ def errors_of(labels: Labels, rows: np.ndarray, task: str) -> np.ndarray:
         return error
     wrong: np.ndarray = (truth != predicted).astype(np.float64)
     return wrong
+
+
+#: A window's rows (positions in its frame) and each one's expected error: what a label-free
+#: estimate expects where the labels are not in yet.
+Expected = tuple[np.ndarray, np.ndarray]
+
+
+def with_expected_causes(findings: list[Finding], reference: Profile, ref_labels: Labels, frame: pd.DataFrame,
+                         rows: np.ndarray, expected: np.ndarray, *, seed: int) -> list[Finding]:
+    """``findings`` (label-free estimates) with ``details.causes`` on those that alert, from the
+    window rows' expected errors (up to ``FEATURE_ROWS`` of them) against the reference's
+    realised ones: where the estimate expects the errors to have grown."""
+    ref = reference.outcomes
+    if ref is None or ref.features is None or ref.feature_rows is None or rows.size == 0:
+        return findings
+    picked = np.arange(rows.size)
+    if rows.size > FEATURE_ROWS:
+        picked = np.sort(np.random.default_rng(seed).choice(rows.size, FEATURE_ROWS, replace=False))
+    try:
+        window = encode(frame.iloc[rows[picked]], ref.feature_columns, reference.columns)
+    except DataError:  # text in a numeric feature: no causes, the estimates stand
+        return findings
+    found = causes(ref.feature_columns, reference.columns, ref.features,
+                   errors_of(ref_labels, ref.feature_rows, ref.task), window, expected[picked])
+    return [Finding(f.feature, f.metric, f.value, f.status, threshold=f.threshold, p_value=f.p_value,
+                    details={**f.details, "causes": found}) if f.status == "alert" and found else f
+            for f in findings]

@@ -66,3 +66,27 @@ def test_an_accuracy_alert_names_the_category_and_the_range_where_the_model_brok
     broken.loc[broken.index[0], "z"] = "n/a"  # text in a feature: no causes, the metrics still judged
     found = {r.metric: r for r in driftwatch.check(reference, broken, detectors=[PerformanceDetector(estimate=False)])}
     assert found["accuracy"].status == "alert" and "causes" not in found["accuracy"].details
+
+
+def test_a_label_free_estimate_that_alerts_names_where_it_expects_the_errors() -> None:
+    """No labels: the window's x crowds around 0, where the model is least sure. The estimated
+    accuracy alerts, and its causes are the bins of x around 0, by more rows landing there."""
+    schema = {"numeric": ["x", "z"], "target": "y", "prediction": "pred", "score": "p"}
+
+    def frame(n: int, seed: int, spread: float) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(0, spread, n)
+        p = 1 / (1 + np.exp(-2 * x))
+        return pd.DataFrame({"x": x, "z": rng.normal(size=n), "p": p, "pred": (p >= 0.5).astype(int),
+                             "y": (rng.random(n) < p).astype(int)})
+
+    reference = driftwatch.profile(frame(6_000, 1, 1.0), schema)
+    found = {r.metric: r for r in driftwatch.check(reference, frame(3_000, 2, 0.3).drop(columns="y"),
+                                                   detectors=[PerformanceDetector()])}
+    accuracy = found["estimated_accuracy"]
+    assert accuracy.status == "alert"
+    top = accuracy.details["causes"][:2]
+    for cause in top:
+        low, high = (float(v) for v in cause["bin"].strip("[)").split(", "))
+        assert cause["feature"] == "x" and low < 0.3 and high > -0.3
+        assert cause["more_rows"] == pytest.approx(cause["share_of_drop"], abs=0.05)

@@ -40,11 +40,15 @@ class LossModels:
     absolute: Any
     squared: Any
 
+    def absolute_errors(self, inputs: np.ndarray) -> np.ndarray:
+        """Each row's expected absolute error (``loss_inputs``)."""
+        expected: np.ndarray = np.clip(self.absolute.predict(inputs), 0, None)
+        return expected
+
     def estimate(self, inputs: np.ndarray) -> dict[str, float]:
         """Estimated ``mae`` and ``rmse`` of the rows ``inputs`` (``loss_inputs``)."""
-        absolute = np.clip(self.absolute.predict(inputs), 0, None)
         squared = np.clip(self.squared.predict(inputs), 0, None)
-        return {"mae": float(absolute.mean()), "rmse": float(np.sqrt(squared.mean()))}
+        return {"mae": float(self.absolute_errors(inputs).mean()), "rmse": float(np.sqrt(squared.mean()))}
 
 
 def loss_inputs(features: np.ndarray, prediction: np.ndarray, categorical: Sequence[bool]) -> np.ndarray:
