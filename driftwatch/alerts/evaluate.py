@@ -67,6 +67,25 @@ class Evaluation:
     late: store_alerts.Late | None = None                  # set: judged late, nothing moved
 
 
+def why_it_moved(details: Mapping[str, Any]) -> str:
+    """One line on what lies behind a figure, from its details: where a performance drop's
+    errors grew (``causes``, the top two) or which columns a multivariate drift moved most.
+
+    >>> why_it_moved({"causes": [{"feature": "k", "bin": "c", "share_of_drop": 0.62}]})
+    'errors grew most in: k c (62 % of the drop)'
+    >>> why_it_moved({"moved": [{"column": "a"}, {"column": "b"}]}), why_it_moved({})
+    ('moved most: a, b', '')
+    """
+    causes = [c for c in details.get("causes") or [] if isinstance(c, Mapping)
+              and isinstance(c.get("share_of_drop"), (int, float))]
+    if causes:
+        return "errors grew most in: " + "; ".join(
+            f"{c.get('feature')} {c.get('bin')} ({100 * c['share_of_drop']:.0f} % of the drop)"
+            for c in causes[:2])
+    moved = [m.get("column") for m in details.get("moved") or [] if isinstance(m, Mapping)]
+    return f"moved most: {', '.join(str(c) for c in moved[:3])}" if moved else ""
+
+
 def _item(state: AlertState, change: str, summary: str = "") -> Item:
     k = state.key
     severity = state.severity if state.severity in ("warn", "alert", "error") else "alert"
@@ -98,6 +117,8 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
         if after.state != "ok" or before.state != "ok":
             stored[key.fingerprint] = after
 
+    why = {AlertKey(monitor.name, r.detector, r.feature, r.metric).fingerprint: reason
+           for r in results if (reason := why_it_moved(r.details))}
     failed_key = AlertKey(monitor.name, ENGINE_DETECTOR, "", RUN_FAILED)
     if error is not None:
         move(failed_key, Observation("breach", "error"), _RUN_FAILED_POLICY)
@@ -122,7 +143,7 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
             continue
         if inhibited and fingerprint != failed_key.fingerprint:
             continue
-        summary = (error or "") if fingerprint == failed_key.fingerprint else ""
+        summary = (error or "") if fingerprint == failed_key.fingerprint else why.get(fingerprint, "")
         items.append(_item(state, change, summary))
     report_url = context.settings.report_url(run_id)
     firing_now = {fp for fp, state in stored.items() if state.state == "firing"}

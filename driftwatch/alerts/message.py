@@ -161,6 +161,8 @@ class Message:
         ordered = self.ordered()
         for item in ordered[:limit]:
             lines.append(f"{item.change.upper()} {item.severity} {item.label()} {item.figure()}".rstrip())
+            if item.summary and item.value is not None:  # what lies behind the figure
+                lines.append(f"  {item.summary}")
         if len(ordered) > limit:
             lines.append(f"…and {len(ordered) - limit} more")
         if self.report_url:

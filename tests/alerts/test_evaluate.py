@@ -130,7 +130,8 @@ class Harness:
         assert run_id is not None
         self.run_ids.append(run_id)
         results = [Result(self.monitor.name, run_id, w.start, w.end, f["detector"], f["feature"], f["metric"],
-                          f["value"], f["p_value"], f["threshold"], f["status"]) for f in figures]
+                          f["value"], f["p_value"], f["threshold"], f["status"], f.get("details", {}))
+                   for f in figures]
         done: list[Evaluation] = []
 
         def after(conn: Connection, window: Window) -> None:
@@ -667,6 +668,28 @@ def test_r8_states_silences_and_groups_survive_a_restart(make: Callable[..., Har
     h.reopen()
     assert h.run([fig("age"), fig("income")]).messages == ["log"]  # window 7 ends 6h after the first queue
     assert labels(messages(h.store)[-1]) == [("still", "age")]
+
+
+def test_a_message_says_what_lies_behind_a_performance_drop_and_a_multivariate_drift(
+        make: Callable[..., Harness]) -> None:
+    h = make()
+    causes = [{"feature": "k", "bin": "c", "share_of_drop": 0.62}, {"feature": "z", "bin": "[1.2, 4.4)",
+                                                                   "share_of_drop": 0.31}]
+    accuracy = fig("", value=0.61, threshold=0.7, detector="performance", metric="accuracy")
+    multivariate = fig("", value=1.43, threshold=1.34, p_value=1e-9, detector="multivariate",
+                       metric="reconstruction_error")
+    h.run([{**accuracy, "details": {"causes": causes}},
+           {**multivariate, "details": {"moved": [{"column": "a"}, {"column": "b"}]}}])
+    [message] = messages(h.store)
+    text = message.text().splitlines()
+    at = text.index("NEW alert performance accuracy = 0.61 (threshold 0.7)")
+    assert text[at + 1] == "  errors grew most in: k c (62 % of the drop); z [1.2, 4.4) (31 % of the drop)"
+    at = text.index("NEW alert multivariate reconstruction_error = 1.43 (threshold 1.34, p = 1e-09)")
+    assert text[at + 1] == "  moved most: a, b"
+    h.run([{**accuracy, "details": {"causes": causes[1:]}}, {**multivariate, "status": "ok"}])
+    still = messages(h.store)[-1]  # a still-firing alert carries this run's causes
+    assert [(i.metric, i.change, i.summary) for i in still.items if i.metric == "accuracy"] == [
+        ("accuracy", "still", "errors grew most in: z [1.2, 4.4) (31 % of the drop)")]
 
 
 # == the run's transaction ==================================================================================

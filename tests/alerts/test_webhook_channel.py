@@ -414,3 +414,14 @@ def test_an_unusable_url_is_permanent_and_not_quoted() -> None:
         post(f"http://[::1/{TOKEN}", b"{}", {}, timeout=1)
     assert caught.value.permanent and caught.value.status == "connection error"
     assert TOKEN not in str(caught.value)
+
+
+def test_an_alertmanager_summary_says_what_lies_behind_the_figure() -> None:
+    from dataclasses import replace
+
+    from driftwatch.alerts.channels.webhook import alertmanager_body
+
+    base = message()
+    behind = replace(base, items=(replace(base.items[0], summary="moved most: a, b"), base.items[1]))
+    firing = json.loads(alertmanager_body(behind))["alerts"][0]
+    assert firing["annotations"]["summary"] == "churn: drift age psi = 0.4 (threshold 0.2); moved most: a, b"

@@ -94,6 +94,15 @@ def _event_time(message: Message) -> datetime:
     return message.created_at or datetime.now(timezone.utc)
 
 
+def _summary(message: Message, item: Item) -> str:
+    """``monitor: detector feature metric = value (threshold …)``, with what lies behind it after
+    ``; ``; a failed run's error alone."""
+    if item.summary and item.value is None:
+        return item.summary
+    line = f"{message.monitor}: {item.label()} {item.figure()}".strip()
+    return f"{line}; {item.summary}" if item.summary else line
+
+
 def _fingerprint(monitor: str, item: Item) -> str:
     """The alert's R1 fingerprint: carried by the item, or computed the same way."""
     return item.fingerprint or AlertKey(monitor, item.detector, item.feature, item.metric).fingerprint
@@ -128,7 +137,7 @@ def alertmanager_body(message: Message, *, receiver: str = "driftwatch", max_byt
         alerts.append({
             "status": "resolved" if resolved else "firing",
             "labels": labels,
-            "annotations": {"summary": item.summary or f"{message.monitor}: {item.label()} {item.figure()}".strip(),
+            "annotations": {"summary": _summary(message, item),
                             "value": _text(item.value), "threshold": _text(item.threshold)},
             "startsAt": rfc3339(item.starts_at or message.window.end),
             "endsAt": ends,
