@@ -131,7 +131,7 @@ def _finding(reference: Profile, window: pd.DataFrame, detector: MultivariateDet
 
 
 @pytest.mark.parametrize("case, status, says", [
-    ("no joint rows", "error", "keeps no rows"),
+    ("no joint rows", "error", "keeps no rows: build it with driftwatch.profile(..., joint_rows=20000)"),
     ("missing column", "error", "'b' missing from the current data"),
     ("one column", "error", "at least two columns"),
     ("unknown column", "error", "'zz' are not among the reference's features"),

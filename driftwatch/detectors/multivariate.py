@@ -107,7 +107,8 @@ class MultivariateDetector:
         kept = set(joint.columns) if joint is not None else set()
         unknown = [c for c in columns if c not in kept]
         if joint is None or unknown:
-            why = ("the reference profile keeps no rows (profiled without a multivariate detector)" if joint is None
+            why = ("the reference profile keeps no rows: build it with driftwatch.profile(..., joint_rows="
+                   f"{self.reference_rows}), or let check() profile the frame" if joint is None
                    else f"column(s) {', '.join(map(repr, unknown))} are not among the reference's features")
             return [self._finding(None, "error", details={"error": why})]
         if len(columns) < 2:
