@@ -45,7 +45,7 @@ from .outcomes import Outcomes, outcomes_of
 from .values import category_counts, numeric_values
 
 #: Bumped whenever the profile layout changes, so old cached profiles are not reused.
-PROFILE_FORMAT = 6
+PROFILE_FORMAT = 7  # 7: labelled references keep some rows' features (outcomes), for estimates and causes
 
 
 @dataclass(frozen=True)
