@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .detectors import Detector
+from .detectors import Detector, joint_rows_wanted
 from .engine import detect
 from .model import Schema
 from .profiling import ProfileOptions, profile
@@ -101,7 +101,8 @@ def calibrate(monitor: str, reference: pd.DataFrame, detectors: tuple[Detector, 
         order = rng.permutation(len(reference))
         window = reference.iloc[order[:rows]].reset_index(drop=True)
         rest = reference.iloc[order[rows:]].reset_index(drop=True)
-        findings = detect(profile(rest, schema, options or ProfileOptions()), window, detectors)
+        built = profile(rest, schema, options or ProfileOptions(), joint_rows=joint_rows_wanted(detectors))
+        findings = detect(built, window, detectors)
         alerted = {(name, f.metric) for name, f in findings if f.status == "alert"}
         fired.update(alerted)
         any_alert += bool(alerted)

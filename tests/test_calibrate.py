@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from driftwatch.calibrate import calibrate, false_pages
-from driftwatch.detectors import DriftDetector, QualityDetector
+from driftwatch.detectors import DriftDetector, MultivariateDetector, QualityDetector
 from driftwatch.model import Result, Window
 
 from .test_cli import PROBLEM_LINE, run, store_of, write_config, write_data
@@ -130,3 +130,14 @@ def test_validate_warns_when_recent_windows_are_too_small_for_every_detector(
     [line] = err.strip().splitlines()
     assert line.startswith(f"{config}: monitors[0]: warning: monitor 'm1': its last windows held a median of 12 rows")
     assert "under min_rows of every detector (drift 30, quality 30): none of its rules can alert" in line
+
+
+def test_a_multivariate_detector_is_calibrated_on_the_reference_rows_it_keeps() -> None:
+    """Each draw's reference profile keeps rows for it: quiet by default, and it does run (a
+    detector that alerts on any rise alerts in many draws; without rows it would only error)."""
+    quiet = calibrate("m", _frame(3_000, 1), (MultivariateDetector(),), schema=None, rows=300, draws=20,
+                      period=timedelta(hours=1))
+    eager = calibrate("m", _frame(3_000, 1), (MultivariateDetector(alpha=0.9, threshold=1e-9),), schema=None,
+                      rows=300, draws=20, period=timedelta(hours=1))
+    assert quiet.any_alert_draws <= 1
+    assert eager.alert_draws[("multivariate", "reconstruction_error")] >= 5
