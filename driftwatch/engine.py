@@ -9,6 +9,8 @@ scheduler's lease hands it on) and the store's error goes up to whoever says it 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import secrets
@@ -18,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
 from sqlalchemy.exc import OperationalError
@@ -29,6 +31,9 @@ from .labels import join_labels
 from .model import Finding, Result, Window
 from .profiling import Profile, ProfileOptions, cache_key, profile
 from .pushdown.run import pushed_down, pushed_reference
+from .segment_causes import with_segment_causes
+from .segments import SegmentProfiles, columns_needed, detect_segments
+from .segments import build as build_segments
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -87,25 +92,54 @@ def reference_windows(monitor: MonitorSettings, window: Window) -> list[Window |
     return [None]
 
 
+def reference_key(monitor: MonitorSettings, window: Window, options: ProfileOptions) -> str:
+    """The cache key of ``monitor``'s reference profile for ``window`` (a stat or a key of its
+    source, not a read)."""
+    connector = monitor.reference.connector or monitor.current
+    version = "/".join(connector.version(w) for w in reference_windows(monitor, window))
+    return cache_key(version, monitor.schema, options, joint_rows_wanted(monitor.detectors))
+
+
 def load_reference(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions,
                    now: datetime | None = None) -> Profile:
     """The reference profile of ``monitor`` for ``window``: from the store's cache when its
-    source has not changed (a stat or a key, not a read), otherwise read, profiled, cached.
-    A monitor with a multivariate detector gets a profile that keeps rows whole too."""
+    source has not changed, otherwise read, profiled, cached. A monitor with a multivariate
+    detector gets a profile that keeps rows whole too."""
     joint = joint_rows_wanted(monitor.detectors)
-    connector = monitor.reference.connector or monitor.current
-    ref_windows = reference_windows(monitor, window)
-    key = cache_key("/".join(connector.version(w) for w in ref_windows), monitor.schema, options, joint)
+    key = reference_key(monitor, window, options)
     if key in _RECENT:
-        return _RECENT[key]
+        return cast(Profile, _RECENT[key])
     cached = store.get_profile(key)
     if cached is not None:
         try:
             return _remember(key, Profile.from_bytes(cached))
         except DataError:
             log.info("cached profile %s has an old format; rebuilding", key[:12])
-    built = pushed_reference(monitor, ref_windows, options, joint_rows=joint) or profile(
+    built = pushed_reference(monitor, reference_windows(monitor, window), options, joint_rows=joint) or profile(
         read_reference(monitor, window, now), monitor.schema, options, joint_rows=joint)
+    store.put_profile(key, monitor.name, built.to_bytes())
+    return _remember(key, built)
+
+
+def load_segments(monitor: MonitorSettings, window: Window, store: Store, options: ProfileOptions,
+                  whole: Profile, now: datetime | None = None) -> SegmentProfiles | None:
+    """The reference profile of each of ``monitor``'s segments, cached like the reference's
+    (``whole``) under a key of its own; None for a monitor without ``segments``."""
+    spec = monitor.segments
+    if spec is None:
+        return None
+    parts = [reference_key(monitor, window, options), "segments", list(spec.columns), spec.top, spec.min_rows]
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    if key in _RECENT:
+        return cast(SegmentProfiles, _RECENT[key])
+    cached = store.get_profile(key)
+    if cached is not None:
+        try:
+            return _remember(key, SegmentProfiles.from_bytes(cached))
+        except DataError:
+            log.info("cached segment profiles %s have an old format; rebuilding", key[:12])
+    built = build_segments(read_reference(monitor, window, now), whole, spec, options,
+                           joint_rows_wanted(monitor.detectors))
     store.put_profile(key, monitor.name, built.to_bytes())
     return _remember(key, built)
 
@@ -114,7 +148,8 @@ def read_reference(monitor: MonitorSettings, window: Window, now: datetime | Non
     """The reference rows of ``monitor`` for ``window``, labels joined; ``DataError`` when empty."""
     connector = monitor.reference.connector or monitor.current
     ref_windows = reference_windows(monitor, window)
-    columns = list(monitor.schema.columns) if monitor.schema is not None else None
+    columns = list(monitor.schema.columns) + columns_needed(monitor.segments, monitor.schema) \
+        if monitor.schema is not None else None
     frames = [connector.fetch(w, columns) for w in ref_windows]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     schema = monitor.schema
@@ -139,12 +174,15 @@ def _source(connector: object) -> str:
 
 #: Profiles recently used by this process, by cache key (which changes with the data): a daemon
 #: checking a monitor every minute skips the store round trip and the decompression.
-_RECENT: OrderedDict[str, Profile] = OrderedDict()
+_RECENT: OrderedDict[str, Profile | SegmentProfiles] = OrderedDict()
 _RECENT_SIZE = 64
 _RECENT_LOCK = threading.Lock()
 
 
-def _remember(key: str, built: Profile) -> Profile:
+_Cached = TypeVar("_Cached", Profile, SegmentProfiles)
+
+
+def _remember(key: str, built: _Cached) -> _Cached:
     with _RECENT_LOCK:
         _RECENT[key] = built
         _RECENT.move_to_end(key)
@@ -203,7 +241,8 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
     closing: dict[str, Any] = {"owner": owner} if owner is not None else {}
     try:
         reference = load_reference(monitor, window, store, options, now)
-        needed: set[str] = set()
+        segmented = load_segments(monitor, window, store, options, reference, now)
+        needed: set[str] = set(columns_needed(monitor.segments, None))
         for detector in monitor.detectors:
             needed |= detector.required_columns(reference.schema)
         if monitor.labels is not None:
@@ -221,8 +260,12 @@ def execute_run(monitor: MonitorSettings, window: Window, run_id: int, *, store:
                 current = join_labels(current, monitor.labels, reference.schema, window, now,
                                       where=f"monitor {monitor.name!r} window {window}")
             data = CurrentData(current, reference, context=context)
-        results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d)
-                   for d, f in detect(reference, data, monitor.detectors, context)]
+        found = [("", d, f) for d, f in detect(reference, data, monitor.detectors, context)]
+        if segmented is not None and monitor.segments is not None:
+            found = with_segment_causes(found + detect_segments(segmented, monitor.segments, data.frame,
+                                                                monitor.detectors, context))
+        results = [Result.stamp(f, monitor=monitor.name, run_id=run_id, window=window, detector=d, segment=s)
+                   for s, d, f in found]
         store.finish_run(run_id, results, rows_reference=reference.n_rows, rows_current=data.n_rows,
                          after=_alert_hook(alerts, monitor, run_id, results, None, now), **closing)
         return RunOutcome(monitor.name, window, run_id, "succeeded", results)

@@ -276,11 +276,14 @@ class Result:
     threshold: float | None
     status: Status
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: Which rows the figure is of: ``""`` for the whole window, ``column=value`` for a segment
+    #: (``column=(other)`` for the values outside a column's top ones, ``driftwatch.segments``).
+    segment: str = ""
 
     @classmethod
     def stamp(cls, finding: Finding, *, monitor: str, run_id: int | None, window: Window | None,
-              detector: str) -> Result:
-        """Attach the run context to a detector's finding."""
+              detector: str, segment: str = "") -> Result:
+        """Attach the run context (and the segment, if any) to a detector's finding."""
         return cls(
             monitor=monitor,
             run_id=run_id,
@@ -294,6 +297,7 @@ class Result:
             threshold=finding.threshold,
             status=finding.status,
             details=finding.details,
+            segment=segment,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -312,4 +316,5 @@ class Result:
             "threshold": self.threshold,
             "status": self.status,
             "details": json_safe(self.details),
+            "segment": self.segment,
         }

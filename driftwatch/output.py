@@ -77,10 +77,12 @@ def table(results: Sequence[Result]) -> str:
     monitor  window      feature  method  value  p_value  threshold  status  why
     m        2026-11-01  age      ks      0.25   0.001    0.05       alert   significant, large enough
     """
-    rows = [COLUMNS] + [
-        (r.monitor, _window(r.window_start, r.window_end), r.feature or "(data set)", r.metric,
-         _number(r.value), _number(r.p_value), _number(r.threshold), r.status, why(r))
+    segmented = any(r.segment for r in results)  # a ``segment`` column only when some row has one
+    rows: list[tuple[str, ...]] = [COLUMNS[:2] + ("segment",) * segmented + COLUMNS[2:]] + [
+        (r.monitor, _window(r.window_start, r.window_end)) + ((r.segment or "(all)",) if segmented else ())
+        + (r.feature or "(data set)", r.metric, _number(r.value), _number(r.p_value), _number(r.threshold),
+           r.status, why(r))
         for r in results
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -92,7 +92,7 @@ def _item(state: AlertState, change: str, summary: str = "") -> Item:
     return Item(detector=k.detector, feature=k.feature, metric=k.metric, severity=severity,  # type: ignore[arg-type]
                 change=change, value=state.value, threshold=state.threshold, p_value=state.p_value,  # type: ignore[arg-type]
                 fingerprint=k.fingerprint, starts_at=state.active_since,
-                ends_at=state.resolved_at if change == "resolved" else None, summary=summary)
+                ends_at=state.resolved_at if change == "resolved" else None, summary=summary, segment=k.segment)
 
 
 def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSettings, run_id: int, window: Window,
@@ -117,7 +117,7 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
         if after.state != "ok" or before.state != "ok":
             stored[key.fingerprint] = after
 
-    why = {AlertKey(monitor.name, r.detector, r.feature, r.metric).fingerprint: reason
+    why = {AlertKey(monitor.name, r.detector, r.feature, r.metric, r.segment).fingerprint: reason
            for r in results if (reason := why_it_moved(r.details))}
     failed_key = AlertKey(monitor.name, ENGINE_DETECTOR, "", RUN_FAILED)
     if error is not None:
@@ -126,7 +126,7 @@ def evaluate(conn: Connection, *, context: AlertContext, monitor: MonitorSetting
         move(failed_key, Observation("clean"), _RUN_FAILED_POLICY)
         rule = policy.state_policy
         for r in results:
-            move(AlertKey(monitor.name, r.detector, r.feature, r.metric),
+            move(AlertKey(monitor.name, r.detector, r.feature, r.metric, r.segment),
                  observe(r.status, r.value, r.threshold, r.p_value, rule), rule)
     store_alerts.save_states(conn, [state for fp, (state, _) in changed.items() if fp in stored], now)
     done.changes = {fp: change for fp, (_, change) in changed.items() if change in ("new", "resolved")}
@@ -248,5 +248,5 @@ def _queue_events(conn: Connection, context: AlertContext, monitor: MonitorSetti
 def _as_result(item: Item) -> dict[str, Any]:
     return {"detector": item.detector, "feature": item.feature, "metric": item.metric, "value": item.value,
             "threshold": item.threshold, "p_value": item.p_value,
-            "status": "ok" if item.change == "resolved" else item.severity}
+            "status": "ok" if item.change == "resolved" else item.severity, "segment": item.segment}
 

@@ -5,7 +5,7 @@ One shape for every event, so a receiver (a retraining pipeline, a ticket bot) p
     {"type": "retrain.requested", "id": "msg_…", "timestamp": "2026-11-01T10:00:05Z",
      "data": {"monitor": "churn", "run_id": 7, "window": {"start": "…Z", "end": "…Z"},
               "reason": "…", "results": [{"detector", "feature", "metric", "value",
-              "threshold", "p_value", "status"}, …], "truncated_results": 0, "report_url": "…"}}
+              "threshold", "p_value", "status", "segment"}, …], "truncated_results": 0, "report_url": "…"}}
 
 Bodies stay at most ``max_bytes`` (20 kB) long, whatever the number of features: results are
 kept worst first as given and dropped from the end, and ``truncated_results`` says how many were
@@ -48,7 +48,8 @@ EVENT_TYPES: tuple[str, ...] = ("retrain.requested", "alert.firing", "alert.reso
 #: The default cap on a body (R13: under 20 kB).
 MAX_BYTES = 20_000
 #: The keys of each entry of ``data.results``.
-RESULT_FIELDS: tuple[str, ...] = ("detector", "feature", "metric", "value", "threshold", "p_value", "status")
+RESULT_FIELDS: tuple[str, ...] = ("detector", "feature", "metric", "value", "threshold", "p_value", "status",
+                                  "segment")
 #: Free text is cut here so that no reason, however long, can push a body over its cap.
 _REASON_CHARS = 1000
 
@@ -96,6 +97,7 @@ WEBHOOK_EVENT_SCHEMA: dict[str, Any] = {
                             "threshold": _NUMBER,
                             "p_value": _NUMBER,
                             "status": {"type": "string"},
+                            "segment": {"type": "string"},
                         },
                     },
                 },
@@ -160,6 +162,7 @@ def _finite(value: Any) -> float | int | None:
 def _result(raw: Mapping[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {key: str(raw.get(key) or "") for key in ("detector", "feature", "metric", "status")}
     entry.update({key: _finite(raw.get(key)) for key in ("value", "threshold", "p_value")})
+    entry["segment"] = str(raw.get("segment") or "")
     return entry
 
 
@@ -192,7 +195,7 @@ def _item_result(item: Item) -> dict[str, Any]:
     # A resolved item is back within its threshold: its status now is ``ok``.
     status = "ok" if item.change == "resolved" else item.severity
     return {"detector": item.detector, "feature": item.feature, "metric": item.metric, "value": item.value,
-            "threshold": item.threshold, "p_value": item.p_value, "status": status}
+            "threshold": item.threshold, "p_value": item.p_value, "status": status, "segment": item.segment}
 
 
 def event_from_message(message: Message, msg_id: str, *, now: datetime, max_bytes: int = MAX_BYTES) -> bytes:

@@ -49,7 +49,8 @@ class Item:
     """One alert in a message: which figure, how bad, and how it changed in this run.
 
     ``detector``/``feature``/``metric`` identify the alert (with the message's monitor, R1);
-    ``feature`` is ``""`` for data-set level figures. ``fingerprint`` is the alert's stable id.
+    ``feature`` is ``""`` for data-set level figures, ``segment`` ``""`` for the whole window
+    (else ``country=BR``). ``fingerprint`` is the alert's stable id.
     ``summary`` is free text for the reader (the error of a failed run, say).
     """
 
@@ -65,6 +66,7 @@ class Item:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     summary: str = ""
+    segment: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in ("warn", "alert", "error"):
@@ -90,8 +92,10 @@ class Item:
         return 1.0
 
     def label(self) -> str:
-        """``detector feature metric`` without the empty parts: ``drift age psi``."""
-        return " ".join(part for part in (self.detector, self.feature, self.metric) if part)
+        """``detector feature metric`` without the empty parts: ``drift age psi``; a segment's
+        alert says where: ``performance recall in country=BR``."""
+        label = " ".join(part for part in (self.detector, self.feature, self.metric) if part)
+        return f"{label} in {self.segment}" if self.segment else label
 
     def figure(self) -> str:
         """``psi = 0.4 (threshold 0.2, p = 0.001)``, ``p = 0.001 (alpha 0.05)``, or the summary."""

@@ -45,19 +45,22 @@ Change = Literal["new", "still", "resolved"]
 
 @dataclass(frozen=True)
 class AlertKey:
-    """Which figure an alert watches. ``feature`` is ``""`` for data-set level figures."""
+    """Which figure an alert watches. ``feature`` is ``""`` for data-set level figures;
+    ``segment`` is ``""`` for the whole window, ``column=value`` for one segment of it."""
 
     monitor: str
     detector: str
     feature: str
     metric: str
+    segment: str = ""
 
     @property
     def fingerprint(self) -> str:
-        """R1: the first 16 hex characters of SHA-256 of the canonical JSON of the four parts —
-        the same in every process and after every restart."""
-        canonical = json.dumps([self.monitor, self.detector, self.feature, self.metric],
-                               ensure_ascii=False, separators=(",", ":"))
+        """R1: the first 16 hex characters of SHA-256 of the canonical JSON of the four parts
+        (five with a segment, so a whole window's alerts keep the id they always had) — the same
+        in every process and after every restart."""
+        parts = [self.monitor, self.detector, self.feature, self.metric] + ([self.segment] if self.segment else [])
+        canonical = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

@@ -13,6 +13,7 @@ from ..model import Schema, utc
 from ..profiling import ProfileOptions
 from ..schedule import Schedule
 from ..secrets import Secret
+from ..segments import Segments
 from ..timeutil import parse_duration
 from .alerts import POLICY_KEYS, AlertPolicy, AlertsSettings, RetrainPolicy
 from .build_alerts import build_alert_sections, check_alert_references, check_timeouts
@@ -42,7 +43,7 @@ SECTIONS: dict[str, str] = {"store": "table", "profile": "table", "daemon": "tab
                              "monitors": "array"}
 STORE_KEYS = ("url",)
 MONITOR_KEYS = ("name", "window", "schedule", "timezone", "delay", "max_catchup", "schema", "current", "reference",
-                "detectors", "labels", "label_delay", "alerts", "retrain")
+                "detectors", "labels", "label_delay", "alerts", "retrain", "segments")
 #: The detectors of a monitor that lists none.
 DEFAULT_DETECTORS: tuple[Mapping[str, Any], ...] = ({"type": "drift"}, {"type": "quality"})
 
@@ -207,6 +208,15 @@ class _Builder:
                     self.problems.add(join(join(join(path, "retrain"), "on"), i),
                                       f"unknown detector {item.partition('.')[0]!r} "
                                       f"(valid: {', '.join(detectors.names())}; or detector.metric)")
+        segments = None
+        if "segments" in table:
+            try:
+                segments = Segments.from_value(table["segments"])
+            except (ValueError, TypeError) as exc:
+                key, sep, message = str(exc).partition(": ")
+                keyed = bool(sep) and key.isidentifier()
+                self.problems.add(join(join(path, "segments"), key) if keyed else join(path, "segments"),
+                                  message if keyed else str(exc))
         if len(self.problems.items) > before or name is None or schedule is None or current is None \
                 or reference is None or policy is None:
             return None
@@ -218,7 +228,7 @@ class _Builder:
                                current=cast("Connector", current), reference=reference,
                                detectors=cast("tuple[Detector, ...]", built), labels=labels,
                                label_delay=label_delay, schedule=schedule, max_catchup=max_catchup,
-                               alerts=policy, retrain=retrain)
+                               alerts=policy, retrain=retrain, segments=segments)
 
     # -- [alerts], [channels.NAME], [webhooks.NAME], [monitors.alerts] -----------------------
     def alert_policy(self, table: object, path: str) -> AlertPolicy | None:

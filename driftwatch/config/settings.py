@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..model import Schema
     from ..profiling import ProfileOptions
     from ..secrets import Secret
+    from ..segments import Segments
 
 __all__ = ["DEFAULT_STORE_URL", "LabelsSettings", "MonitorSettings", "ReferenceSettings", "Settings", "StoreSettings"]
 
@@ -77,6 +78,8 @@ class MonitorSettings:
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     #: ``[monitors.retrain]``: when to send ``retrain.requested`` (None: never).
     retrain: RetrainPolicy | None = None
+    #: ``segments``: the columns whose top values each get every detector's run too (None: none).
+    segments: Segments | None = None
 
     def __post_init__(self) -> None:
         if self.schedule is None:

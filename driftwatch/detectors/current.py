@@ -53,6 +53,12 @@ class CurrentData:
         return data
 
     @property
+    def segments_tested(self) -> int:
+        """How many segments are tested together with this one (``driftwatch.segments``; 1 for a
+        whole window): a detector decides at ``alpha`` divided by it."""
+        return int(self.context.get("segments_tested", 1))
+
+    @property
     def n_rows(self) -> int:
         return self._n_rows if self._n_rows is not None else int(len(self.frame))
 

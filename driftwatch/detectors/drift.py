@@ -179,7 +179,7 @@ class DriftDetector:
         profiles = current.profiles(features)
         measured = [self._measure(column, reference.columns[column], profiles.get(column), current.n_rows)
                     for column in features]
-        findings = self._decide(measured)
+        findings = self._decide(measured, current.segments_tested)
         findings.append(self._data_set(findings))
         return findings
 
@@ -227,28 +227,32 @@ class DriftDetector:
                          rule.direction or self.direction, details)
 
     # -- decisions across columns ----------------------------------------------------------
-    def _decide(self, measured: list[_Measured | Finding]) -> list[Finding]:
-        """Correct the p-values of every measured column together, then decide each."""
+    def _decide(self, measured: list[_Measured | Finding], segments: int = 1) -> list[Finding]:
+        """Correct the p-values of every measured column together, then decide each (at
+        ``alpha / segments`` when this is one of ``segments`` segments tested together)."""
         tested = [m for m in measured if isinstance(m, _Measured)]
         adjusted = iter(correct(np.array([m.measurement.p_value for m in tested], dtype=np.float64), self.correction))
-        return [self._finding(m, float(next(adjusted)), len(tested)) if isinstance(m, _Measured) else m
+        return [self._finding(m, float(next(adjusted)), len(tested), segments) if isinstance(m, _Measured) else m
                 for m in measured]
 
-    def _finding(self, m: _Measured, p_adjusted: float, tests: int) -> Finding:
+    def _finding(self, m: _Measured, p_adjusted: float, tests: int, segments: int = 1) -> Finding:
         value = m.measurement.value
-        significant = p_adjusted < m.alpha
+        alpha = m.alpha / segments
+        significant = p_adjusted < alpha
         large = value >= m.threshold
         breached = significant and large
         rule = ("significant and at least the threshold" if breached
                 else "not significant at this size" if not significant else "significant but under the threshold")
-        details = {**m.details, "p_adjusted": p_adjusted, "alpha": m.alpha, "correction": self.correction}
+        details = {**m.details, "p_adjusted": p_adjusted, "alpha": alpha, "correction": self.correction}
+        if segments > 1:
+            details["segments_tested"] = segments
         if m.direction != "both":
             details["direction"] = m.direction
             shift = details.get("mean_shift")
             if breached and shift is not None and not (shift > 0 if m.direction == "increase" else shift < 0):
                 breached, rule = False, f"moved against direction = {m.direction}"
         details["rule"] = rule
-        details.update(self._detectable(m, m.alpha / tests if self.correction != "none" else m.alpha))
+        details.update(self._detectable(m, alpha / tests if self.correction != "none" else alpha))
         return Finding(m.column, m.method.name, value, "alert" if breached else "ok", threshold=m.threshold,
                        p_value=m.measurement.p_value, details=details)
 

@@ -19,7 +19,7 @@ that alerts at this window's size; ``details.moved`` names the columns that chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -102,6 +102,11 @@ class MultivariateDetector:
         return set(self.columns_of(schema))
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
+        segments = current.segments_tested  # one of S segments tested together: decides at alpha / S
+        chosen = self if segments == 1 else replace(self, alpha=self.alpha / segments)
+        return chosen._run(reference, current, schema)
+
+    def _run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         columns = self.columns_of(schema)
         joint = reference.joint
         kept = set(joint.columns) if joint is not None else set()

@@ -27,7 +27,7 @@ the rows' errors (for an estimate, the errors it expects) grew most (``root_caus
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -146,6 +146,11 @@ class PerformanceDetector:
         return {c for c in named if c is not None} | set(schema.features)
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
+        segments = current.segments_tested  # one of S segments tested together: a wider interval
+        chosen = self if segments == 1 else replace(self, interval=1 - (1 - self.interval) / segments)
+        return chosen._run(reference, current, schema)
+
+    def _run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         ref = reference.outcomes
         if ref is None or ref.y_true.size == 0:
             reason = (f"the reference has no labelled rows (schema.target = {schema.target!r})"

@@ -39,7 +39,7 @@ are reported but do not alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -122,6 +122,11 @@ class QualityDetector:
         return set(schema.features)
 
     def run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
+        segments = current.segments_tested  # one of S segments tested together: decides at alpha / S
+        chosen = self if segments == 1 else replace(self, alpha=self.alpha / segments)
+        return chosen._run(reference, current, schema)
+
+    def _run(self, reference: Profile, current: CurrentData, schema: Schema) -> list[Finding]:
         n = current.n_rows
         enough = n >= self.min_rows
         row_details: dict[str, Any] = {"n_ref": reference.n_rows}

@@ -32,6 +32,8 @@ def rows_needed(monitor: MonitorSettings) -> str | None:
     """Why ``monitor`` needs its window's rows, or None when profiles will do."""
     if monitor.labels is not None:
         return "labels are joined to the rows"
+    if monitor.segments is not None:
+        return "segments split the window's rows"
     for detector in monitor.detectors:
         if not getattr(detector, "profiles_only", False):
             return f"detector {type(detector).name!r} reads rows"
@@ -81,6 +83,8 @@ def pushed_reference(monitor: MonitorSettings, windows: Sequence[Window | None],
             raise PushdownUnavailable("the reference's outcomes (schema.target) are read from its rows")
         if joint_rows:
             raise PushdownUnavailable("a multivariate detector compares the reference's rows")
+        if monitor.segments is not None:
+            raise PushdownUnavailable("segments split the reference's rows")
         built: Profile = profile_reference(windows, schema, options)
         if built.n_rows == 0:
             raise PushdownUnavailable("no reference rows (read them to say so)", quiet=True)

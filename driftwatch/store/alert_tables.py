@@ -58,6 +58,7 @@ alert_states = Table(
     Column("last_run_id", Integer, nullable=True),
     Column("last_window_end", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("segment", String(255), nullable=False, default="", server_default=""),  # "" or "column=value"
     CheckConstraint(one_of("state", ALERT_STATES), name="state"),
     Index("ix_alert_states_monitor_state", "monitor", "state"),
 )

@@ -27,7 +27,7 @@ _STATE_FIELDS = ("state", "severity", "breaching_runs", "clean_runs", "value", "
 
 
 def _state(row: Any) -> AlertState:
-    key = AlertKey(row.monitor, row.detector, row.feature, row.metric)
+    key = AlertKey(row.monitor, row.detector, row.feature, row.metric, row.segment)
     return AlertState(key, **{name: getattr(row, name) for name in _STATE_FIELDS})
 
 
@@ -115,7 +115,8 @@ def save_states(conn: Connection, states: Iterable[AlertState], now: datetime) -
         if not changed:
             k = state.key
             conn.execute(insert(alert_states).values(fingerprint=fingerprint, monitor=k.monitor, detector=k.detector,
-                                                     feature=k.feature, metric=k.metric, **values))
+                                                     feature=k.feature, metric=k.metric, segment=k.segment,
+                                                     **values))
 
 
 @dataclass(frozen=True)

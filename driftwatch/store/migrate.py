@@ -101,7 +101,7 @@ def head() -> str:
     """The newest revision this driftwatch knows.
 
     >>> head()
-    '0005'
+    '0006'
     """
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if revision is None:  # pragma: no cover - the package always ships its migrations

@@ -51,6 +51,7 @@ def result_row(result: Result, run_id: int, window: Window | None = None) -> dic
         "p_value": _number(result.p_value),
         "threshold": _number(result.threshold),
         "status": result.status,
+        "segment": result.segment,
         "details": json_safe(result.details),
     }
 
@@ -76,6 +77,7 @@ def _to_result(row: Any) -> Result:
         threshold=row.threshold,
         status=row.status,
         details=row.details if row.details is not None else {},
+        segment=row.segment,
     )
 
 

@@ -144,6 +144,8 @@ results = Table(
     Column("status", String(32), nullable=False),
     # Plain JSON, not JSONB: keeps key order (histogram bins) and float spelling as written.
     Column("details", JSON(none_as_null=True), nullable=False),
+    # "" for the whole window, "column=value" for a segment of it (driftwatch.segments).
+    Column("segment", String(255), nullable=False, default="", server_default=""),
     CheckConstraint(one_of("status", STATUSES), name="status"),
     # R33: the time-series reads are by monitor + metric (+ feature) over window_end.
     Index("ix_results_monitor_metric_window_end", "monitor", "metric", "window_end"),

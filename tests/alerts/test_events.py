@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 1, 10, 0, 5, tzinfo=UTC)
 
 def result(i: int, value: Any = 0.4) -> dict[str, Any]:
     return {"detector": "drift", "feature": f"feature_{i:05d}", "metric": "psi", "value": value,
-            "threshold": 0.2, "p_value": None, "status": "alert"}
+            "threshold": 0.2, "p_value": None, "status": "alert", "segment": ""}
 
 
 def body(event_type: str = "retrain.requested", results: list[dict[str, Any]] | None = None, **kw: Any) -> bytes:
@@ -172,7 +172,7 @@ def test_event_from_a_firing_message_lists_items_worst_first() -> None:
     assert event["data"]["reason"] == "first notification"
     assert [r["feature"] for r in event["data"]["results"]] == ["zip", "income", "age"]  # 50x, 4.5x, 1.25x
     assert event["data"]["results"][0] == {"detector": "drift", "feature": "zip", "metric": "ks", "value": 0.3,
-                                           "threshold": 0.05, "p_value": 0.001, "status": "alert"}
+                                           "threshold": 0.05, "p_value": 0.001, "status": "alert", "segment": ""}
 
 
 def test_event_from_a_resolved_message() -> None:

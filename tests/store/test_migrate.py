@@ -75,10 +75,11 @@ def _schema(engine: Engine) -> dict[str, Any]:
             "indexes": sorted((ix["name"], tuple(ix["column_names"]), ix["unique"]) for ix in inspector.get_indexes(table)),
             "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in checks),
         }
-    if engine.dialect.name == "sqlite":  # the DDL itself, AUTOINCREMENT and all
+    if engine.dialect.name == "sqlite":  # the DDL itself, AUTOINCREMENT and all (ALTER TABLE spaces it its way)
         with engine.connect() as conn:
-            out["sqlite_master"] = sorted(conn.exec_driver_sql(
-                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%alembic_version%'").all())
+            out["sqlite_master"] = sorted((kind, name, " ".join((sql or "").split())) for kind, name, sql in
+                                          conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master "
+                                                               "WHERE name NOT LIKE '%alembic_version%'"))
     return out
 
 
