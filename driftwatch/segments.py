@@ -41,6 +41,7 @@ from .errors import DataError
 from .model import Finding, Schema, name_problem
 from .outcomes import label_keys
 from .profiling import Profile, ProfileOptions, profile
+from .values import category_key
 
 #: The segment of a column's rows outside its top values.
 OTHER = "(other)"
@@ -48,6 +49,8 @@ OTHER = "(other)"
 DETECTOR = "segments"
 #: Most segments a column may name: each costs a run of every detector.
 MAX_TOP = 100
+#: Past this many distinct values, values too rare to name a segment are not normalised one by one.
+_MANY = 10_000
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,17 @@ def choose(reference: pd.DataFrame, spec: Segments) -> tuple[list[Segment], dict
     for column in spec.columns:
         if column not in reference.columns:
             raise DataError(f"segments: column {column!r} is not in the reference data")
-        counts = pd.Series(label_keys(reference[column])).value_counts()
+        raw = reference[column].value_counts(dropna=True)
+        distinct = len(raw)
+        if distinct > _MANY:  # an id-like column: only values that could name a segment are spelled out
+            raw = raw[raw >= spec.min_rows]
+        counts = pd.Series(raw.to_numpy(), index=[category_key(v) for v in raw.index]).groupby(level=0).sum()
+        counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
         named = [str(k) for k, c in counts.iloc[:spec.top].items() if c >= spec.min_rows]
         if not named:
-            most = int(counts.iloc[0]) if len(counts) else 0
+            most = int(counts.iloc[0]) if len(counts) else int(raw.max()) if len(raw) else 0
             notes[column] = (f"no value of {column!r} has min_rows={spec.min_rows} reference rows "
-                             f"({len(counts):,} distinct values, the most common {most:,} rows): "
+                             f"({distinct:,} distinct values, the most common {most:,} rows): "
                              "the column is not segmented")
             continue
         segments.extend(Segment(column, value) for value in named)

@@ -68,20 +68,31 @@ class Evaluation:
 
 
 def why_it_moved(details: Mapping[str, Any]) -> str:
-    """One line on what lies behind a figure, from its details: where a performance drop's
-    errors grew (``causes``, the top two) or which columns a multivariate drift moved most.
+    """One line on what lies behind a figure, from its details: which segments a performance
+    drop came from (``segments``) and where its errors grew (``causes``), the top two of each,
+    or which columns a multivariate drift moved most.
 
     >>> why_it_moved({"causes": [{"feature": "k", "bin": "c", "share_of_drop": 0.62}]})
     'errors grew most in: k c (62 % of the drop)'
+    >>> why_it_moved({"segments": [{"segment": "country=BR", "share_of_drop": 0.8}]})
+    'fell most in: country=BR (80 % of the drop)'
     >>> why_it_moved({"moved": [{"column": "a"}, {"column": "b"}]}), why_it_moved({})
     ('moved most: a, b', '')
     """
     causes = [c for c in details.get("causes") or [] if isinstance(c, Mapping)
               and isinstance(c.get("share_of_drop"), (int, float))]
+    segments = [s for s in details.get("segments") or [] if isinstance(s, Mapping)
+                and isinstance(s.get("share_of_drop"), (int, float))]
+    parts = []
+    if segments:
+        parts.append("fell most in: " + "; ".join(
+            f"{s.get('segment')} ({100 * s['share_of_drop']:.0f} % of the drop)" for s in segments[:2]))
     if causes:
-        return "errors grew most in: " + "; ".join(
+        parts.append("errors grew most in: " + "; ".join(
             f"{c.get('feature')} {c.get('bin')} ({100 * c['share_of_drop']:.0f} % of the drop)"
-            for c in causes[:2])
+            for c in causes[:2]))
+    if parts:
+        return " · ".join(parts)
     moved = [m.get("column") for m in details.get("moved") or [] if isinstance(m, Mapping)]
     return f"moved most: {', '.join(str(c) for c in moved[:3])}" if moved else ""
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from scipy.special import expit
 from sklearn import metrics as skm
 
@@ -325,8 +326,8 @@ def bootstrap_interval(y01: np.ndarray, pred: np.ndarray, score: np.ndarray, fn:
                        uses_score: bool, n: int, seed: int, count: int, confidence: float) -> list[float]:
     """Independent of driftwatch: ``count`` resamples of the reference rows of size ``n`` (at most
     10k), drawn with ``default_rng(seed).integers(0, n_ref, size)``, the metric on each, the
-    central quantiles; for a window above 10k rows narrowed around the resamples' mean by
-    sqrt(10k / n)."""
+    central quantiles (mean ± z·sd of them for a tail finer than one resample); for a window above
+    10k rows narrowed around the resamples' mean by sqrt(10k / n)."""
     rng = np.random.default_rng(seed)
     size = min(n, MAX_RESAMPLE)
     values = []
@@ -335,6 +336,10 @@ def bootstrap_interval(y01: np.ndarray, pred: np.ndarray, score: np.ndarray, fn:
         values.append(fn(y01[rows], score[rows] if uses_score else pred[rows]))
     tail = (1 - confidence) / 2
     low, high = (float(q) for q in np.quantile(values, [tail, 1 - tail]))
+    if tail * count < 1:  # a tail no resample reaches: mean ± z·sd of the resamples
+        z = float(scipy.stats.norm.ppf(1 - tail))
+        half = z * float(np.std(values, ddof=1))
+        low, high = float(np.mean(values)) - half, float(np.mean(values)) + half
     if n > size:
         centre, shrink = float(np.mean(values)), float(np.sqrt(size / n))
         low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
