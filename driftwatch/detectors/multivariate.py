@@ -20,7 +20,6 @@ that alerts at this window's size; ``details.moved`` names the columns that chan
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from ..errors import DataError
@@ -29,6 +28,7 @@ from ..model import Finding, Schema, Status
 from ..profiling import Profile
 from .current import CurrentData
 from .domain_classifier import classifier_test, model_inputs
+from .fitted import per_profile
 from .reconstruction import Reconstruction, fit
 
 __all__ = ["METHODS", "MultivariateDetector"]
@@ -158,8 +158,8 @@ class MultivariateDetector:
         return Finding("", self.metric, value, status, threshold=threshold, p_value=p_value, details=details)
 
 
-@lru_cache(maxsize=8)
+@per_profile
 def _fitted(reference: Profile, columns: tuple[str, ...], variance: float, seed: int) -> Reconstruction:
-    """The reconstruction of a reference, fitted once per process (a profile is compared by identity)."""
+    """The reconstruction of a reference, fitted once per profile (``fitted.per_profile``)."""
     assert reference.joint is not None
     return fit(reference, reference.joint, columns, variance, seed)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +44,7 @@ from .current import CurrentData
 from .estimation import estimate_binary, fit_isotonic, fit_platt
 from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .estimation.multiclass import calibrate_classes, estimate_multiclass
+from .fitted import per_profile
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
 from .root_cause import Expected, with_causes, with_expected_causes
@@ -384,9 +384,9 @@ class PerformanceDetector:
         return out, expected
 
 
-@lru_cache(maxsize=8)
+@per_profile
 def _loss_models(reference: Profile, seed: int) -> LossModels:
-    """The loss regressors of a regression reference, fitted once per process (by identity)."""
+    """The loss regressors of a regression reference, fitted once per profile (``fitted.per_profile``)."""
     outcomes = reference.outcomes
     assert outcomes is not None and outcomes.features is not None and outcomes.feature_rows is not None
     assert outcomes.y_pred is not None
