@@ -184,15 +184,16 @@ class Store:
 
     def results(self, *, run_id: int | None = None, monitor: str | None = None, metric: str | None = None,
                 feature: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                limit: int = 10_000) -> list[Result]:
+                limit: int = 10_000, segment: str | None = None) -> list[Result]:
         """Stored results ordered by window end, then insertion.
 
-        Filters left ``None`` are not applied; ``feature=""`` means data-set level results;
+        Filters left ``None`` are not applied; ``feature=""`` means data-set level results,
+        ``segment=""`` the whole window's (``"country=BR"``: one segment's, ``None``: every row);
         ``since``/``until`` bound ``window_end`` inclusively and must be timezone-aware.
         ``limit`` keeps the oldest rows of that order.
         """
         return _results.fetch_results(self.engine, run_id=run_id, monitor=monitor, metric=metric,
-                                      feature=feature, since=since, until=until, limit=limit)
+                                      feature=feature, since=since, until=until, limit=limit, segment=segment)
 
     # -- retention ---------------------------------------------------------------------------
 

@@ -73,6 +73,8 @@ class ResultRow:
     threshold: float | None
     status: str
     details: dict[str, Any]
+    #: ``""`` for the whole window, ``column=value`` for one segment of it.
+    segment: str = ""
 
 
 def _result_row(row: Any) -> ResultRow:
@@ -161,16 +163,19 @@ def runs_page(engine: Engine, monitor: str, *, limit: int,
 
 def results_page(engine: Engine, *, monitor: str, metric: str | None = None, feature: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, limit: int,
-                 after: tuple[datetime, int] | None = None, run_id: int | None = None) -> list[ResultRow]:
+                 after: tuple[datetime, int] | None = None, run_id: int | None = None,
+                 segment: str | None = None) -> list[ResultRow]:
     """Up to ``limit`` results of ``monitor`` by ``(window_end, id)``, strictly after the cursor
     ``after``; ``since``/``until`` bound ``window_end`` inclusively (aware datetimes).
 
-    ``feature=""`` selects data-set level figures. The monitor (+ feature) + metric equality
-    filters and the ``window_end`` range are exactly the column order of the R33 indexes.
+    ``feature=""`` selects data-set level figures, ``segment=""`` the whole window's (``None``:
+    every segment's too). The monitor (+ feature) + metric equality filters and the
+    ``window_end`` range are exactly the column order of the R33 indexes; the segment filters
+    the rows they find.
     """
     t = results_table
     query = results_query(run_id=run_id, monitor=monitor, metric=metric, feature=feature, since=since, until=until,
-                          limit=limit)
+                          limit=limit, segment=segment)
     if after is not None:  # the keyset cursor: strictly after (window_end, id)
         end, row_id = after
         query = query.where(t.c.window_end >= end, or_(t.c.window_end > end, t.c.id > row_id))
@@ -264,13 +269,17 @@ def results_count_since(engine: Engine, after_id: int) -> tuple[dict[tuple[str, 
     return counts, top
 
 
-def latest_figures(engine: Engine, run_ids: Sequence[int], *, detector: str = "drift") -> list[ResultRow]:
-    """Per-feature results of ``detector`` in the given runs (``ix_results_run_id``)."""
+def latest_figures(engine: Engine, run_ids: Sequence[int], *, detector: str = "drift",
+                   segment: str | None = "") -> list[ResultRow]:
+    """Per-feature results of ``detector`` in the given runs (``ix_results_run_id``), in stored
+    order: the whole window's by default, one segment's, or (``segment=None``) every segment's."""
     if not run_ids:
         return []
     t = results_table
-    query = (select(t).where(t.c.run_id.in_(list(run_ids)), t.c.detector == detector, t.c.feature != "")
-             .order_by(t.c.id))
+    query = select(t).where(t.c.run_id.in_(list(run_ids)), t.c.detector == detector, t.c.feature != "")
+    if segment is not None:
+        query = query.where(t.c.segment == segment)
+    query = query.order_by(t.c.id)
     with engine.connect() as conn:
         return [_result_row(row) for row in conn.execute(query)]
 

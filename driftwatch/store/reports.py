@@ -10,7 +10,14 @@ scans ``runs`` or ``results``:
 * the sparklines of every monitor come from one join on
   ``ix_results_monitor_feature_metric_window_end``, a range per monitor;
 * the run list pages by ``(window_end, id)`` (``before_id`` is the cursor), the order of
-  ``ix_runs_monitor_window_end``, so page 20 costs what page 1 does.
+  ``ix_runs_monitor_window_end``, so page 20 costs what page 1 does;
+* a run page reads one segment's results (the whole window's by default) and one grouped line
+  per segment, both on ``ix_results_run_id``: the other segments' ``details`` are never decoded.
+
+A monitor's own figures (sparklines, the monitor page's series) are its whole window's:
+``segment = ''``. A monitor with ``segments`` stores the same detector, feature and metric
+again for each segment, and those rows must not pass for the monitor's; the segment is a filter
+on the rows the index range finds, not an index column.
 
 ``statements()`` hands the same statements to ``bench/web_bench.py``, which prints their plans.
 """
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Float, Integer, String, TextClause, bindparam, select, text
+from sqlalchemy import Connection, Float, Integer, String, TextClause, bindparam, case, func, select, text
 from sqlalchemy.sql import Executable
 
 from .alert_tables import outbox
@@ -31,13 +38,17 @@ from .runs import _record as run_record
 from .tables import results as results_table
 from .tables import runs as runs_table
 
-__all__ = ["DataPoint", "MonitorRow", "ReportRow", "SPARK_WINDOWS", "SparkPoint", "dataset_series", "dead_outbox",
-           "firing_counts", "last_success", "latest_run", "monitor_overview", "run_page", "run_results", "statements"]
+__all__ = ["DataPoint", "MonitorRow", "ReportRow", "SPARK_WINDOWS", "SEGMENT_ROWS", "SegmentRow", "SparkPoint",
+           "dataset_series", "dead_outbox", "firing_counts", "last_success", "latest_run", "monitor_overview",
+           "run_page", "run_results", "run_segments", "statements"]
 
 #: How many windows the overview's sparkline covers.
 SPARK_WINDOWS = 30
 #: How many of the latest runs the monitor page charts.
 CHART_RUNS = 100
+#: The (detector, metric) of a segment's row count (``driftwatch.segments.DETECTOR``; not
+#: imported, so the store needs no pandas).
+SEGMENT_ROWS = ("segments", "rows")
 
 _NAMES = """
 WITH RECURSIVE names(name) AS (
@@ -60,15 +71,17 @@ _SPARKS = text(_NAMES + """,
 cut(name, since) AS MATERIALIZED (
     SELECT name, COALESCE(
         (SELECT s.window_end FROM results s
-         WHERE s.monitor = names.name AND s.feature = '' AND s.metric = 'drift_share'
+         WHERE s.monitor = names.name AND s.feature = '' AND s.metric = 'drift_share' AND s.segment = ''
          ORDER BY s.window_end DESC LIMIT 1 OFFSET :spark_offset),
-        (SELECT MIN(s.window_end) FROM results s
-         WHERE s.monitor = names.name AND s.feature = '' AND s.metric = 'drift_share'))
+        (SELECT s.window_end FROM results s
+         WHERE s.monitor = names.name AND s.feature = '' AND s.metric = 'drift_share' AND s.segment = ''
+         ORDER BY s.window_end LIMIT 1))
     FROM names WHERE name IS NOT NULL
 )
 SELECT r.monitor, r.window_end AS window_key, r.value, r.status
 FROM cut JOIN results r
   ON r.monitor = cut.name AND r.feature = '' AND r.metric = 'drift_share' AND r.window_end >= cut.since
+ AND r.segment = ''
 ORDER BY r.monitor, r.window_end, r.id
 """).bindparams(bindparam("spark_offset", SPARK_WINDOWS - 1, type_=Integer())).columns(
     monitor=String(), value=Float(), status=String())
@@ -120,6 +133,19 @@ class ReportRow:
     threshold: float | None
     status: str
     details: dict[str, Any]
+    #: ``""`` for the whole window, ``column=value`` for one segment of it.
+    segment: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One segment of a run: how many rows it had and how many results, alerts among them."""
+
+    segment: str
+    results: int
+    alerts: int
+    rows: float | None
+    rows_status: str | None
 
 
 def _runs_by_id(conn: Connection, ids: set[int]) -> dict[int, RunRecord]:
@@ -210,7 +236,7 @@ def _chart_since_query(monitor: str, runs: int) -> Executable:
 def _series_query(monitor: str, since: datetime | None) -> Executable:
     t = results_table
     query = select(t.c.id, t.c.run_id, t.c.detector, t.c.metric, t.c.window_end, t.c.value, t.c.threshold,
-                   t.c.status).where((t.c.monitor == monitor) & (t.c.feature == ""))
+                   t.c.status).where((t.c.monitor == monitor) & (t.c.feature == "") & (t.c.segment == ""))
     if since is not None:
         query = query.where(t.c.window_end >= since)
     return query.order_by(t.c.window_end, t.c.id)
@@ -239,15 +265,39 @@ def dead_outbox(conn: Connection, monitor: str, *, limit: int = 20) -> list[Any]
     return list(conn.execute(_dead_query(monitor, limit)))
 
 
-def _results_query(run_id: int) -> Executable:
+def _results_query(run_id: int, segment: str | None = None) -> Executable:
     t = results_table
-    return select(t).where(t.c.run_id == run_id).order_by(t.c.id)
+    query = select(t.c.id, t.c.detector, t.c.feature, t.c.metric, t.c.value, t.c.p_value, t.c.threshold,
+                   t.c.status, t.c.details, t.c.segment).where(t.c.run_id == run_id)
+    if segment is not None:
+        query = query.where(t.c.segment == segment)
+    return query.order_by(t.c.id)
 
 
-def run_results(conn: Connection, run_id: int) -> list[ReportRow]:
-    """Every result of run ``run_id`` in the order it was stored."""
+def run_results(conn: Connection, run_id: int, *, segment: str | None = None) -> list[ReportRow]:
+    """The results of run ``run_id`` in the order they were stored: one segment's (``""``: the
+    whole window's) or, with ``segment=None``, all of them."""
     return [ReportRow(row.id, row.detector, row.feature, row.metric, row.value, row.p_value, row.threshold,
-                      row.status, dict(row.details or {})) for row in conn.execute(_results_query(run_id))]
+                      row.status, dict(row.details or {}), row.segment)
+            for row in conn.execute(_results_query(run_id, segment))]
+
+
+def _segments_query(run_id: int) -> Executable:
+    t = results_table
+    is_rows = (t.c.detector == SEGMENT_ROWS[0]) & (t.c.metric == SEGMENT_ROWS[1])
+    return (select(t.c.segment, func.count().label("results"),
+                   func.sum(case((t.c.status == "alert", 1), else_=0)).label("alerts"),
+                   func.max(case((is_rows, t.c.value))).label("rows"),
+                   func.max(case((is_rows, t.c.status))).label("rows_status"))
+            .where(t.c.run_id == run_id).group_by(t.c.segment)
+            .order_by(t.c.segment != "", func.min(t.c.id)))
+
+
+def run_segments(conn: Connection, run_id: int) -> list[SegmentRow]:
+    """The segments run ``run_id`` stored results for, the whole window (``""``) first, then in
+    the order they were stored; a run without segments has only ``""`` (or none at all)."""
+    return [SegmentRow(row.segment, int(row.results), int(row.alerts or 0), row.rows, row.rows_status)
+            for row in conn.execute(_segments_query(run_id))]
 
 
 def statements(monitor: str, run_id: int, moment: datetime) -> Iterator[tuple[str, Executable | TextClause]]:
@@ -264,4 +314,6 @@ def statements(monitor: str, run_id: int, moment: datetime) -> Iterator[tuple[st
     yield "monitor: data-set series", _series_query(monitor, moment)
     yield "monitor: dead outbox rows", _dead_query(monitor, 20)
     yield "run: results", _results_query(run_id)
+    yield "run: results of one segment", _results_query(run_id, "")
+    yield "run: segments", _segments_query(run_id)
     yield "run: by id", select(runs_table).where(runs_table.c.id == run_id)

@@ -83,11 +83,13 @@ def _to_result(row: Any) -> Result:
 
 def results_query(*, run_id: int | None = None, monitor: str | None = None, metric: str | None = None,
                   feature: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                  limit: int = 10_000) -> Select[Any]:
+                  limit: int = 10_000, segment: str | None = None) -> Select[Any]:
     """The SELECT behind ``Store.results``; every filter left as ``None`` is not applied.
 
     ``since`` and ``until`` bound ``window_end``, both inclusive. ``feature=""`` selects the
-    data-set level results. ``limit`` keeps the first rows of the order (oldest first).
+    data-set level results; ``segment=""`` the whole window's, ``segment="country=BR"`` one
+    segment's (no index has the segment: it filters the rows the other filters' index finds).
+    ``limit`` keeps the first rows of the order (oldest first).
     """
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise ValueError(f"limit: must be a positive integer, got {limit!r}")
@@ -104,6 +106,8 @@ def results_query(*, run_id: int | None = None, monitor: str | None = None, metr
         query = query.where(t.c.metric == metric)
     if feature is not None:
         query = query.where(t.c.feature == feature)
+    if segment is not None:
+        query = query.where(t.c.segment == segment)
     if since is not None:
         query = query.where(t.c.window_end >= since)
     if until is not None:

@@ -58,6 +58,8 @@ MAX_RESULTS = 10_000
 #: number cannot name a row, and PostgreSQL would refuse to even compare it.
 MAX_ID = 2**63 - 1
 MAX_SMALL_ID = 2**31 - 1
+#: What the results' ``segment`` filter takes.
+SEGMENT_DOC = '"" for whole-window figures only; column=value (e.g. country=BR) for one segment; absent: every row'
 
 
 
@@ -102,7 +104,7 @@ def _result(row: ResultRow) -> ResultOut:
     return ResultOut(id=row.id, run_id=row.run_id, monitor=row.monitor, window_start=row.window_start,
                      window_end=row.window_end, detector=row.detector, feature=row.feature, metric=row.metric,
                      value=_finite(row.value), p_value=_finite(row.p_value), threshold=_finite(row.threshold),
-                     status=row.status, details=row.details)
+                     status=row.status, details=row.details, segment=row.segment)
 
 
 def encode_cursor(window_end: datetime, row_id: int) -> str:
@@ -207,6 +209,8 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
                 metric: Annotated[str | None, Query(max_length=255), AfterValidator(clean_text)] = None,
                 feature: Annotated[str | None, Query(max_length=255, description='"" for data-set level figures'),
                                    AfterValidator(clean_text)] = None,
+                segment: Annotated[str | None, Query(max_length=255, description=SEGMENT_DOC),
+                                   AfterValidator(clean_text)] = None,
                 since: Annotated[Moment | None, Query(description="window_end >= since (ISO 8601; no zone = UTC)")]
                 = None,
                 until: Annotated[Moment | None, Query(description="window_end <= until (ISO 8601; no zone = UTC)")]
@@ -222,7 +226,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             except ValueError as exc:
                 raise _invalid(("query", "cursor"), str(exc), cursor) from None
         rows = queries.results_page(engine, monitor=monitor, metric=metric, feature=feature, since=since,
-                                    until=until, limit=limit + 1, after=after)
+                                    until=until, limit=limit + 1, after=after, segment=segment)
         more = len(rows) > limit
         rows = rows[:limit]
         return ResultsPage(results=[_result(r) for r in rows],
@@ -237,13 +241,14 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
                   if s.state(now) == "active"]
         out = []
         for row in queries.alerts(engine, state=state, monitor=monitor):
-            key = AlertKey(row.monitor, row.detector, row.feature, row.metric)
+            key = AlertKey(row.monitor, row.detector, row.feature, row.metric, row.segment)
             out.append(AlertOut(
                 fingerprint=row.fingerprint, monitor=row.monitor, detector=row.detector, feature=row.feature,
-                metric=row.metric, state=row.state, severity=row.severity, value=_finite(row.value),
-                threshold=_finite(row.threshold), p_value=_finite(row.p_value), active_since=row.active_since,
-                resolved_at=row.resolved_at, last_run_id=row.last_run_id, last_window_end=row.last_window_end,
-                updated_at=row.updated_at, silenced=any(s.matches(key) for s in active)))
+                metric=row.metric, segment=row.segment, state=row.state, severity=row.severity,
+                value=_finite(row.value), threshold=_finite(row.threshold), p_value=_finite(row.p_value),
+                active_since=row.active_since, resolved_at=row.resolved_at, last_run_id=row.last_run_id,
+                last_window_end=row.last_window_end, updated_at=row.updated_at,
+                silenced=any(s.matches(key) for s in active)))
         return out
 
     @api.get("/silences", response_model=list[SilenceOut], summary="Silences, newest first")

@@ -102,6 +102,8 @@ class ResultOut(BaseModel):
     threshold: float | None
     status: str = Field(description="ok | warn | alert | insufficient_data | error")
     details: dict[str, Any]
+    segment: str = Field(description='"" for the whole window; column=value for one segment of it (monitor '
+                                     'segments), column=(other) for the rows outside its top values')
 
 
 class LateOut(BaseModel):
@@ -146,6 +148,7 @@ class AlertOut(BaseModel):
     detector: str
     feature: str
     metric: str
+    segment: str = Field(description='"" for the whole window; column=value for one segment of it')
     state: str = Field(description="ok | pending | firing | resolved")
     severity: str | None
     value: float | None

@@ -11,9 +11,13 @@ reset, which ``rate()`` already handles. ``driftwatch_notifications_total`` is t
 dispatcher's own tally (``outcomes``), since delivery attempts are not all stored.
 
 Labels are bounded (R31): monitor, status, severity, channel, state and outcome names only, never
-a run id, window or URL. ``driftwatch_drift_score{monitor,feature,metric}`` exists only with
-``metrics.per_feature`` and holds at most ``metrics.feature_series_limit`` series, the worst
-first. Given settings, only their monitors appear, so a monitor removed by a reload vanishes.
+a run id, window or URL. ``driftwatch_drift_score{monitor,segment,feature,metric}`` exists only
+with ``metrics.per_feature`` and holds at most ``metrics.feature_series_limit`` series, the worst
+first. Its ``segment`` is ``""`` for the whole window and otherwise one of at most
+``MAX_SEGMENTS`` (50) segments per monitor, the first its latest succeeded run stored; a monitor
+with more (``segments`` with many columns or a high ``top``) loses the rest, and
+``driftwatch_segments_dropped{monitor}`` says how many. Given settings, only their monitors
+appear, so a monitor removed by a reload vanishes.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..store import Store
 
-__all__ = ["DEFAULT_TTL", "StoreCollector"]
+__all__ = ["DEFAULT_TTL", "MAX_SEGMENTS", "StoreCollector", "kept_segments"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,33 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = 5.0
 #: Worst first: which statuses say most about drift.
 _SEVERITY = {"error": 4, "alert": 3, "warn": 2, "insufficient_data": 1, "ok": 0}
+#: Most segments (besides the whole window, ``""``) a monitor's series may be labelled with.
+MAX_SEGMENTS = 50
+
+
+def kept_segments(pairs: Iterable[tuple[str, str]], most: int = MAX_SEGMENTS
+                  ) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Per monitor, the first ``most`` distinct non-empty segments of ``(monitor, segment)``
+    pairs in the order given (stored order), and how many more there were.
+
+    A segment label multiplies a monitor's series by its segments (a column's ``top`` may be
+    100, and a monitor may segment by several columns), so it is capped; which ones stay follows
+    the store, not the figures, so the same segments stay from scrape to scrape.
+
+    >>> kept, dropped = kept_segments([("m", ""), ("m", "c=a"), ("m", "c=b"), ("m", "c=a"), ("m", "c=z")], 2)
+    >>> sorted(kept["m"]), dropped
+    (['c=a', 'c=b'], {'m': 1})
+    """
+    kept: dict[str, set[str]] = defaultdict(set)
+    extra: dict[str, set[str]] = defaultdict(set)
+    for monitor, segment in pairs:
+        if not segment or segment in kept[monitor]:
+            continue
+        if len(kept[monitor]) < most:
+            kept[monitor].add(segment)
+        else:
+            extra[monitor].add(segment)
+    return dict(kept), {monitor: len(names) for monitor, names in extra.items()}
 
 
 def _bucket_label(bound: float) -> str:
@@ -164,27 +195,40 @@ class StoreCollector(Collector):
 
         families: list[Metric] = [runs, durations, success, rows, results, firing, depth]
         if self._settings is not None and self._settings.metrics.per_feature:
-            families.append(self._drift_scores(wanted, self._settings.metrics.feature_series_limit))
+            families.extend(self._drift_scores(wanted, self._settings.metrics.feature_series_limit))
         return families
 
-    def _drift_scores(self, wanted: Callable[[str], bool], limit: int) -> Metric:
-        """The latest succeeded run's per-feature drift figures, worst first, at most ``limit``."""
+    def _drift_scores(self, wanted: Callable[[str], bool], limit: int) -> list[Metric]:
+        """The latest succeeded run's per-feature drift figures, worst first, at most ``limit``,
+        of the whole window and of at most ``MAX_SEGMENTS`` segments per monitor; and how many
+        segments each monitor lost to that bound."""
         engine = self._store.engine
         scores = GaugeMetricFamily("driftwatch_drift_score", "Per-feature drift figure of the latest succeeded "
-                                   "run (metrics.per_feature; worst first, capped)",
-                                   labels=["monitor", "feature", "metric"])
+                                   'run (metrics.per_feature; worst first, capped); segment "" is the whole window, '
+                                   f"else one of at most {MAX_SEGMENTS} segments per monitor",
+                                   labels=["monitor", "segment", "feature", "metric"])
+        dropped = GaugeMetricFamily("driftwatch_segments_dropped", "Segments of a monitor's latest succeeded run "
+                                    "left out of driftwatch_drift_score, which labels at most "
+                                    f"{MAX_SEGMENTS} segments per monitor (the first the run stored) so its "
+                                    "series stay bounded; 0 when none were", labels=["monitor"])
         monitors = [m.name for m in self._settings.monitors] if self._settings is not None else None
-        latest = queries.last_runs(engine, monitors, status="succeeded")
-        figures = [r for r in queries.latest_figures(engine, [run.id for run in latest.values()])
-                   if wanted(r.monitor) and r.value is not None]
-        figures.sort(key=lambda r: (-_SEVERITY.get(r.status, 0), -(r.value or 0.0), r.monitor, r.feature, r.metric))
-        seen: dict[tuple[str, str, str], float] = defaultdict(float)
+        latest = {name: run for name, run in queries.last_runs(engine, monitors, status="succeeded").items()
+                  if wanted(name)}
+        stored = queries.latest_figures(engine, [run.id for run in latest.values()], segment=None)
+        kept, lost = kept_segments((r.monitor, r.segment) for r in stored)
+        figures = [r for r in stored if r.value is not None and wanted(r.monitor)
+                   and (not r.segment or r.segment in kept.get(r.monitor, ()))]
+        figures.sort(key=lambda r: (-_SEVERITY.get(r.status, 0), -(r.value or 0.0), r.monitor, r.segment, r.feature,
+                                    r.metric))
+        seen: set[tuple[str, str, str, str]] = set()
         for row in figures:
-            labels = (row.monitor, row.feature, row.metric)
+            labels = (row.monitor, row.segment, row.feature, row.metric)
             if labels in seen:
                 continue
             if len(seen) >= limit:
                 break
-            seen[labels] = float(row.value or 0.0)
-            scores.add_metric(list(labels), seen[labels])
-        return scores
+            seen.add(labels)
+            scores.add_metric(list(labels), float(row.value or 0.0))
+        for monitor in sorted(latest):
+            dropped.add_metric([monitor], lost.get(monitor, 0))
+        return [scores, dropped]

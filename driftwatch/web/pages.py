@@ -1,4 +1,5 @@
-"""The server-rendered pages: ``/`` (every monitor), ``/monitors/{name}`` and ``/runs/{id}``.
+"""The server-rendered pages: ``/`` (every monitor), ``/monitors/{name}`` and ``/runs/{id}``
+(``?segment=country=BR``: one segment's results of a run of a monitor with ``segments``).
 
 They read the store through ``driftwatch.store.reports`` (a few indexed statements per page) and
 draw their charts on the server (``charts``, ``charts_dist``), so a page is complete HTML that
@@ -252,17 +253,24 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
                     dead=dead, now=now, ago=ago, stale=stale)
 
     @api.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
-    def run(request: Request, run_id: str) -> HTMLResponse:
+    def run(request: Request, run_id: str, segment: str = "") -> HTMLResponse:
+        """One run's report: its whole window's results, or with ``?segment=country=BR`` one
+        segment's; the run's segments are listed with their row counts either way."""
         if not _run_id(run_id):
             return not_found(request, f"run {run_id!r}")
         record = store.run(int(run_id))
         if record is None:
             return not_found(request, f"run {run_id}")
         with store.engine.connect() as conn:
-            report: RunReport = build_report(record, reports.run_results(conn, record.id))
+            segments = reports.run_segments(conn, record.id)
+            if segment and segment not in {s.segment for s in segments}:  # before the text reaches a query
+                return not_found(request, f"segment {segment!r} of run {record.id}")
+            report: RunReport = build_report(record, reports.run_results(conn, record.id, segment=segment))
             late = late_run(conn, record.id)
-        return page(request, "run.html", title=f"run {record.id} · {record.monitor} · driftwatch",
-                    run=record, report=report, late=late, now=clock(), ago=ago, severity=SEVERITY)
+        title = f"run {record.id}{' · ' + segment if segment else ''} · {record.monitor} · driftwatch"
+        return page(request, "run.html", title=title, run=record, report=report, late=late, now=clock(), ago=ago,
+                    severity=SEVERITY, segment=segment,
+                    segments=segments if any(s.segment for s in segments) else [])
 
     return api
 

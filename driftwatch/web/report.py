@@ -4,7 +4,9 @@ Drift, data quality and anything else per feature go into one table, worst first
 error, alert, warn, insufficient data, ok); each drift result with stored bins gets its two
 distributions drawn, the drifted ones first and open. Performance figures and, per sensitive
 column, fairness disparities and per-group rates get their own tables, because their columns
-(reference value, confidence interval, group counts) mean nothing for a drift test.
+(reference value, confidence interval, group counts) mean nothing for a drift test. A
+performance figure that alerted names the segments its drop came from (``details.segments``,
+``driftwatch.segment_causes``), each linked to that segment's own report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from ..store.runs import RunRecord
 from .charts import finite, fmt_value
 from .charts_dist import distribution
 
-__all__ = ["Distribution", "FairnessTable", "GroupRow", "PerformanceRow", "RunReport", "build_report"]
+__all__ = ["Distribution", "FairnessTable", "GroupRow", "PerformanceRow", "RunReport", "SegmentShare", "build_report",
+           "segment_shares"]
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,25 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class SegmentShare:
+    """One segment a performance drop came from: its figure, its own reference, its share."""
+
+    segment: str
+    value: float | None
+    reference: float | None
+    share_of_drop: float
+
+
+@dataclass(frozen=True)
 class PerformanceRow:
-    """A model-quality figure next to its reference value and the bound it was held to."""
+    """A model-quality figure next to its reference value and the bound it was held to, and the
+    segments its drop came from (none unless it alerted in a monitor with segments)."""
 
     result: ReportRow
     reference: str
     interval: str
     n: str
+    segments: tuple[SegmentShare, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,24 @@ def _interval(details: Mapping[str, Any]) -> str:
     return "–"
 
 
+def segment_shares(details: Mapping[str, Any]) -> tuple[SegmentShare, ...]:
+    """The ``segments`` of a performance finding's details that can be shown: each a mapping
+    with a text ``segment`` and a finite ``share_of_drop``; anything else is skipped, as stored
+    details may come from another version.
+
+    >>> segment_shares({"segments": [{"segment": "country=BR", "value": 0.6, "reference": 0.9,
+    ...                               "share_of_drop": 0.8}, {"segment": 3}, "junk"]})
+    (SegmentShare(segment='country=BR', value=0.6, reference=0.9, share_of_drop=0.8),)
+    """
+    found = details.get("segments")
+    if not isinstance(found, list):
+        return ()
+    return tuple(SegmentShare(entry["segment"], finite(entry.get("value")), finite(entry.get("reference")), share)
+                 for entry in found
+                 if isinstance(entry, Mapping) and isinstance(entry.get("segment"), str)
+                 and (share := finite(entry.get("share_of_drop"))) is not None)
+
+
 def _group_name(group: object) -> str:
     return "/".join(str(part) for part in group) if isinstance(group, list) else str(group)
 
@@ -143,7 +176,7 @@ def build_report(run: RunRecord, results: Sequence[ReportRow]) -> RunReport:
     for row in results:
         if row.detector == "performance":
             performance.append(PerformanceRow(row, _text(row.details.get("reference")), _interval(row.details),
-                                              _text(row.details.get("n"))))
+                                              _text(row.details.get("n")), segment_shares(row.details)))
             continue
         if row.detector == "fairness" and row.feature:
             fairness.append(row)

@@ -162,3 +162,31 @@ def in_threads(count: int, job: Callable[[int], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return out
+
+
+#: The segments ``store_segmented_runs`` writes besides the whole window, in stored order.
+SEGMENTS = ("country=US", "country=BR", "country=(other)")
+
+
+def store_segmented_runs(store: Store, windows: int, *, monitor: str = "m") -> list[int]:
+    """``windows`` daily runs of ``monitor`` stored as a monitor with ``segments`` stores them:
+    the whole window's results first (``drift_share`` ``0.01 * i``, status ok; feature ``age``
+    ks), then each segment's (``drift_share`` 0.9 and alerting, a ``segments``/``rows`` count,
+    feature ``age`` ks), so a segment row always has a higher id than the window's own."""
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    ids = []
+    for i in range(windows):
+        window = Window(start + timedelta(days=i), start + timedelta(days=i + 1))
+        run_id = store.start_run(monitor, window, owner="t")
+        assert run_id is not None
+        figures = [("", "drift", "", "drift_share", 0.01 * i, "ok"), ("", "drift", "age", "ks", 0.1, "ok")]
+        for n, segment in enumerate(SEGMENTS):
+            figures += [(segment, "segments", "", "rows", 100.0 * (n + 1), "ok"),
+                        (segment, "drift", "", "drift_share", 0.9, "alert"),
+                        (segment, "drift", "age", "ks", 0.8, "alert")]
+        results = [Result(monitor, run_id, window.start, window.end, detector, feature, metric, value, None, 0.5,
+                          status, {}, segment)  # type: ignore[arg-type]
+                   for segment, detector, feature, metric, value, status in figures]
+        store.finish_run(run_id, results, rows_reference=1000, rows_current=600)
+        ids.append(run_id)
+    return ids

@@ -12,6 +12,8 @@ from driftwatch.model import Window
 from driftwatch.store import Store
 from driftwatch.store.results import json_safe
 
+from .conftest import SEGMENTS, store_segmented_runs
+
 
 def _finished_run(store: Store, window: Window, results: list, monitor: str = "churn") -> int:
     run_id = store.start_run(monitor, window, owner="t")
@@ -115,6 +117,18 @@ def test_results_filters(store: Store, days, make_result) -> None:
     assert keys(metric="ks", since=days[1].end.astimezone(plus_one) + timedelta(seconds=1)) == [(run3, "age", "ks")]
     assert keys(limit=2) == [(run1, "age", "ks"), (run1, "age", "psi")]
     assert keys(monitor="nobody") == []
+
+
+def test_results_segment_filter(store: Store) -> None:
+    runs = store_segmented_runs(store, 2)
+    assert {r.segment for r in store.results(monitor="m")} == {"", *SEGMENTS}  # None: every row
+    whole = store.results(monitor="m", segment="")
+    assert [(r.run_id, r.segment, r.metric) for r in whole] == [
+        (run, "", metric) for run in runs for metric in ("drift_share", "ks")]
+    brazil = store.results(monitor="m", feature="", segment="country=BR")
+    assert [(r.run_id, r.detector, r.metric, r.value) for r in brazil] == [
+        (run, detector, metric, value) for run in runs
+        for detector, metric, value in (("segments", "rows", 200.0), ("drift", "drift_share", 0.9))]
 
 
 def test_results_rejects_naive_bounds_and_bad_limit(store: Store) -> None:

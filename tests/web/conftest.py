@@ -41,7 +41,7 @@ from driftwatch.alerts.evaluate import AlertContext
 from driftwatch.config import Settings, load
 from driftwatch.config.daemon import WebSettings
 from driftwatch.engine import run_monitor
-from driftwatch.model import Window
+from driftwatch.model import Result, Window
 from driftwatch.store import Store
 from driftwatch.web import create_app
 
@@ -196,6 +196,27 @@ def build_project(folder: Path, *, store_url: str | None = None) -> Project:
     # The config as it is "after a reload": monitor ``removed`` is gone.
     config.write_text(_config_text(store_url, MONITORS[:2]), encoding="utf-8")
     return Project(folder, load(config))
+
+
+def finish_segmented_run(store: Store, monitor: str, at: Window, segments: list[str]) -> int:
+    """A run of ``monitor`` stored as a monitor with ``segments`` stores one: the whole window's
+    drift figures first (``x`` ks 0.1, ok; ``drift_share`` 0.0), then per segment its row count
+    (``segments``/``rows``, 100 + its place) and the same figures, alerting (``x`` ks
+    0.2 + 0.001 × its place, so later segments look worse). Returns the run id."""
+    run_id = store.start_run(monitor, at, owner="test")
+    assert run_id is not None
+
+    def result(detector: str, feature: str, metric: str, value: float, status: str, segment: str) -> Result:
+        return Result(monitor, run_id, at.start, at.end, detector, feature, metric, value, None, 0.5, status,
+                      {}, segment)  # type: ignore[arg-type]
+
+    results = [result("drift", "x", "ks", 0.1, "ok", ""), result("drift", "", "drift_share", 0.0, "ok", "")]
+    for place, segment in enumerate(segments):
+        results += [result("segments", "", "rows", 100 + place, "ok", segment),
+                    result("drift", "x", "ks", 0.2 + 0.001 * place, "alert", segment),
+                    result("drift", "", "drift_share", 1.0, "alert", segment)]
+    store.finish_run(run_id, results, rows_reference=1000, rows_current=500)
+    return run_id
 
 
 @pytest.fixture(scope="session")

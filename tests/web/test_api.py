@@ -17,13 +17,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from driftwatch.alerts.events import WEBHOOK_EVENT_SCHEMA
+from driftwatch.alerts.state import AlertKey, AlertState
 from driftwatch.config import Settings
 from driftwatch.store import Store
 from driftwatch.store import alerts as store_alerts
 from driftwatch.store import outbox as store_outbox
 from driftwatch.web import create_app
 
-from .conftest import SCRIPT, SECRETS, TOKEN, WINDOWS, AppFactory, build_project
+from .conftest import SCRIPT, SECRETS, TOKEN, WINDOWS, AppFactory, build_project, finish_segmented_run, window
 
 UTC = timezone.utc
 API = "/api/v1"
@@ -151,6 +152,39 @@ def test_results_filters(client: TestClient, web_store: Store) -> None:
     assert client.get(f"{API}/results", params={"monitor": "nope"}).json() == {"results": [], "next_cursor": None}
 
 
+def test_results_filter_by_segment_and_every_result_names_its_segment(client: TestClient, web_store: Store) -> None:
+    run_id = finish_segmented_run(web_store, "seg", window(0), ["c=a", "c=b"])
+
+    def get(**params: str) -> list[tuple[str, str, str]]:
+        body = client.get(f"{API}/results", params={"monitor": "seg", **params}).json()
+        return [(r["segment"], r["feature"], r["metric"]) for r in body["results"]]
+
+    stored = [(r.segment, r.feature, r.metric) for r in web_store.results(monitor="seg")]
+    assert get() == stored and {s for s, _, _ in stored} == {"", "c=a", "c=b"}  # absent: every row
+    assert get(segment="") == [("", "x", "ks"), ("", "", "drift_share")]
+    assert get(segment="c=b") == [("c=b", "", "rows"), ("c=b", "x", "ks"), ("c=b", "", "drift_share")]
+    assert get(segment="c=a", metric="drift_share") == [("c=a", "", "drift_share")]
+    assert get(segment="c=z") == []
+    detail = client.get(f"{API}/runs/{run_id}").json()
+    assert [r["segment"] for r in detail["results"]] == [s for s, _, _ in stored]
+    churn = client.get(f"{API}/results", params={"monitor": "churn", "limit": 3}).json()["results"]
+    assert [r["segment"] for r in churn] == ["", "", ""]  # a monitor without segments: always the whole window
+    assert client.get(f"{API}/results", params={"monitor": "seg", "segment": "c\x00a"}).status_code == 422
+    parameter = next(p for p in client.get("/openapi.json").json()["paths"][f"{API}/results"]["get"]["parameters"]
+                     if p["name"] == "segment")
+    assert "whole-window" in parameter["description"]
+
+
+def test_alerts_name_their_segment(client: TestClient, web_store: Store) -> None:
+    key = AlertKey("churn", "drift", "x", "ks", "c=a")
+    with web_store.engine.begin() as conn:
+        store_alerts.save_states(conn, [AlertState(key, state="firing", severity="alert", value=0.3)],
+                                 datetime(2026, 11, 2, tzinfo=UTC))
+    body = client.get(f"{API}/alerts", params={"monitor": "churn"}).json()
+    assert {(a["fingerprint"], a["segment"]) for a in body if a["segment"]} == {(key.fingerprint, "c=a")}
+    assert {a["segment"] for a in body} == {"", "c=a"}
+
+
 def test_results_since_until_are_iso_8601_and_naive_means_utc(client: TestClient, web_store: Store) -> None:
     since, until = datetime(2026, 11, 1, 2, tzinfo=UTC), datetime(2026, 11, 1, 4, tzinfo=UTC)
     expected = [r.window_end for r in web_store.results(monitor="churn", since=since, until=until)]
@@ -210,6 +244,8 @@ class Statements:
     {"monitor": "churn", "feature": "x"},
     {"monitor": "churn", "metric": "ks", "since": "2026-11-01T02:00:00", "until": "2026-11-01T05:00:00"},
     {"monitor": "churn"},
+    {"monitor": "churn", "metric": "drift_share", "feature": "", "segment": ""},
+    {"monitor": "churn", "metric": "ks", "segment": ""},
 ])
 def test_results_queries_search_an_r33_index(client: TestClient, web_store: Store, params: dict[str, Any]) -> None:
     with Statements(web_store.engine) as statements:

@@ -24,13 +24,13 @@ from driftwatch.store import Store
 from driftwatch.store import alerts as store_alerts
 from driftwatch.store import outbox as store_outbox
 from driftwatch.store.queries import DURATION_BUCKETS
-from driftwatch.web.metrics import StoreCollector
+from driftwatch.web.metrics import MAX_SEGMENTS, StoreCollector
 
-from .conftest import WINDOWS, AppFactory, window
+from .conftest import WINDOWS, AppFactory, finish_segmented_run, window
 
 #: Every label a driftwatch series may carry (R31: none of them takes unbounded values).
 BOUNDED_LABELS = {"version", "monitor", "status", "severity", "channel", "state", "outcome", "le", "feature",
-                  "metric"}
+                  "metric", "segment"}
 
 
 def scrape(make_client: AppFactory, **kwargs: Any) -> dict[str, Metric]:
@@ -123,10 +123,10 @@ def test_per_feature_scores_when_asked_for_worst_first_and_capped(make_client: A
     on = dataclasses.replace(settings, metrics=MetricsSettings(per_feature=True))
     scores = samples(scrape(make_client, settings=on)["driftwatch_drift_score"])
     latest = web_store.runs("churn", limit=1)[0].id
-    figures = {(("feature", r.feature), ("metric", r.metric), ("monitor", r.monitor)): r.value
+    figures = {(("feature", r.feature), ("metric", r.metric), ("monitor", r.monitor), ("segment", "")): r.value
                for r in web_store.results(run_id=latest) if r.feature and r.detector == "drift"}
     latest_fraud = web_store.runs("fraud", limit=1)[0].id
-    figures.update({(("feature", r.feature), ("metric", r.metric), ("monitor", r.monitor)): r.value
+    figures.update({(("feature", r.feature), ("metric", r.metric), ("monitor", r.monitor), ("segment", "")): r.value
                     for r in web_store.results(run_id=latest_fraud) if r.feature and r.detector == "drift"})
     assert scores == pytest.approx(figures)
     capped = dataclasses.replace(settings, metrics=MetricsSettings(per_feature=True, feature_series_limit=2))
@@ -136,6 +136,27 @@ def test_per_feature_scores_when_asked_for_worst_first_and_capped(make_client: A
                    if r.feature and r.detector == "drift")
     assert {dict(k)["feature"] for k in top} == {f for _, f in worst[:2]}
     assert {dict(k)["monitor"] for k in top} == {"churn"}  # fraud never drifted
+
+
+def test_per_feature_scores_carry_the_segment_and_at_most_50_segments_a_monitor(make_client: AppFactory,
+                                                                                 settings: Settings,
+                                                                                 web_store: Store) -> None:
+    # Stored in reverse order of their names, and the later ones look worse: the 50 kept are the
+    # first stored, not the first by name nor the worst.
+    names = [f"s={i:02d}" for i in reversed(range(MAX_SEGMENTS + 3))]
+    run_id = finish_segmented_run(web_store, "churn", window(WINDOWS), names)
+    on = dataclasses.replace(settings, metrics=MetricsSettings(per_feature=True, feature_series_limit=10_000))
+    families = scrape(make_client, settings=on)
+    churn = {dict(k)["segment"]: v for k, v in samples(families["driftwatch_drift_score"]).items()
+             if dict(k)["monitor"] == "churn"}
+    stored = {r.segment: r.value for r in web_store.results(run_id=run_id, feature="x")}
+    assert churn == pytest.approx({segment: stored[segment] for segment in ["", *names[:MAX_SEGMENTS]]})
+    assert samples(families["driftwatch_segments_dropped"]) == {(("monitor", "churn"),): 3.0,
+                                                                 (("monitor", "fraud"),): 0.0}
+    assert "at most 50" in families["driftwatch_segments_dropped"].documentation
+    for family in families.values():
+        for sample in family.samples:
+            assert set(sample.labels) <= BOUNDED_LABELS, sample
 
 
 class Ticks:

@@ -29,8 +29,9 @@ from driftwatch.engine import run_monitor
 from driftwatch.model import Result, Window
 from driftwatch.store import Store
 from driftwatch.store.alert_tables import outbox
-from driftwatch.store.alerts import add_silence
+from driftwatch.store.alerts import add_silence, firing_states
 from driftwatch.web import create_app, pages
+from driftwatch.web.charts import fmt_value
 
 from .conftest import AppFactory
 
@@ -529,3 +530,157 @@ def test_run_report_says_where_the_errors_of_a_performance_drop_grew(make_client
     assert_escaped(html)
     assert re.search(r"errors grew most in:\s*" + re.escape(XSS) + r"\s*c \(62 % of the drop\);\s*z\s*"
                      r"\[1\.2, 4\.4\) \(30 % of the drop\)", text_of(html))
+
+
+# -- segments -------------------------------------------------------------------------------
+
+SEGMENTED = """
+[store]
+url = "sqlite:///dw.db"
+
+[alerts]
+channels = ["log"]
+base_url = "http://127.0.0.1:8080"
+
+[channels.log]
+type = "log"
+
+[[monitors]]
+name = "regions"
+window = "1d"
+segments = {columns = ["country"], top = 5, min_rows = 50}
+
+[monitors.schema]
+numeric = ["amount"]
+categorical = ["country"]
+target = "label"
+prediction = "pred"
+score = "score"
+
+[monitors.current]
+type = "file"
+path = "cur.csv"
+timestamp_column = "ts"
+
+[monitors.reference]
+type = "file"
+path = "ref.csv"
+
+[[monitors.detectors]]
+type = "drift"
+
+[[monitors.detectors]]
+type = "performance"
+metrics = ["accuracy"]
+bootstrap = 50
+estimate = false
+"""
+
+
+def segment_frame(rng: np.random.Generator, n: int, *, broken: bool) -> pd.DataFrame:
+    """Rows of three countries; with ``broken`` the model is wrong where it was right in BR only."""
+    country = rng.choice(["US", "BR", "DE"], n, p=[0.5, 0.3, 0.2])
+    score = rng.uniform(0, 1, n)
+    label = (rng.uniform(0, 1, n) < score).astype(int)
+    if broken:
+        label = np.where(country == "BR", 1 - label, label)
+    return pd.DataFrame({"amount": rng.normal(10, 2, n), "country": country, "score": score,
+                         "pred": (score > 0.5).astype(int), "label": label})
+
+
+@dataclass
+class Segmented:
+    store: Store
+    client: TestClient
+    run_id: int
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Segmented]:
+    """One real run of a monitor with ``segments = country`` whose accuracy fell in BR."""
+    folder = tmp_path_factory.mktemp("segmented")
+    rng = np.random.default_rng(3)
+    segment_frame(rng, 600, broken=False).to_csv(folder / "ref.csv", index=False)
+    current = segment_frame(rng, 600, broken=True)
+    current["ts"] = [(START + timedelta(seconds=int(s))).isoformat() for s in np.linspace(0, 86_000, 600)]
+    current.to_csv(folder / "cur.csv", index=False)
+    (folder / "config.toml").write_text(SEGMENTED, encoding="utf-8")
+    settings = load(folder / "config.toml")
+    store = Store(f"sqlite:///{folder / 'dw.db'}")
+    store.create_all()
+    window = Window(START, START + timedelta(days=1))
+    outcome = run_monitor(settings.monitors[0], window, store=store, options=settings.profile,
+                          alerts=AlertContext(settings.alerts, settings.webhooks), now=window.end + timedelta(hours=1))
+    assert outcome.status == "succeeded" and outcome.run_id is not None, outcome
+    with TestClient(make_app(store, settings, NOW)) as test_client:
+        yield Segmented(store, test_client, outcome.run_id)
+    store.dispose()
+
+
+def segment_lines(html: str) -> list[tuple[str, str]]:
+    """(segment, rows shown) of each line of the run page's segment table."""
+    return [(unescape(segment), text_of(rows_cell).strip()) for segment, rows_cell in re.findall(
+        r'<tr data-segment="([^"]*)".*?</th>\s*<td class="num">(.*?)</td>', html, re.S)]
+
+
+def test_run_page_shows_the_whole_window_and_lists_each_segment_with_its_rows(segmented: Segmented) -> None:
+    stored = segmented.store.results(run_id=segmented.run_id)
+    html = segmented.client.get(f"/runs/{segmented.run_id}").text
+    counts = {r.segment: r.value for r in stored if (r.detector, r.metric) == ("segments", "rows")}
+    assert list(counts) == ["country=US", "country=BR", "country=DE"]  # the reference's order by rows
+    assert segment_lines(html) == [("", "600")] + [(s, f"{n:,.0f}") for s, n in counts.items()]
+    assert '<span aria-current="page">whole window</span>' in html
+    # The report holds the whole window's results only: each detector/feature/metric once.
+    whole = sorted((r.detector, r.feature, r.metric) for r in stored if not r.segment and r.detector != "performance")
+    assert sorted((r["detector"], r["feature"], r["metric"]) for r in report_rows(html)) == whole
+    assert f'href="/runs/{segmented.run_id}?segment=country%3DBR"' in html
+
+
+def test_run_page_of_one_segment_shows_its_results(segmented: Segmented) -> None:
+    page = segmented.client.get(f"/runs/{segmented.run_id}", params={"segment": "country=BR"})
+    assert page.status_code == 200
+    html = page.text
+    stored = [r for r in segmented.store.results(run_id=segmented.run_id) if r.segment == "country=BR"]
+    assert sorted((r["detector"], r["feature"], r["metric"], r["value"]) for r in report_rows(html)) == sorted(
+        (r.detector, r.feature, r.metric, repr(r.value)) for r in stored if r.detector != "performance")
+    assert ("segments", "", "rows") in {(r["detector"], r["feature"], r["metric"]) for r in report_rows(html)}
+    accuracy = next(r for r in stored if r.metric == "accuracy")
+    perf = next(row for row in rows(html, "perf") if ">accuracy<" in row)
+    assert f'<td class="num">{fmt_value(accuracy.value)}</td>' in perf
+    assert "from segments" not in perf  # only the whole window's figure names segments
+    assert re.search(r"Features, worst first · segment\s+country=BR", text_of(html))
+    assert '<span aria-current="page"><span class="feature">country=BR</span></span>' in html
+    assert f'href="/runs/{segmented.run_id}">whole window</a>' in html
+
+
+def test_run_page_names_the_segments_a_performance_drop_came_from(segmented: Segmented) -> None:
+    html = segmented.client.get(f"/runs/{segmented.run_id}").text
+    accuracy = next(r for r in segmented.store.results(run_id=segmented.run_id, segment="")
+                    if r.metric == "accuracy")
+    assert accuracy.status == "alert"
+    shares = accuracy.details["segments"]
+    assert shares[0]["segment"] == "country=BR"  # where the labels were flipped
+    perf = next(row for row in rows(html, "perf") if ">accuracy<" in row)
+    expected = ";\\s*".join(
+        rf"{re.escape(s['segment'])}\s+{re.escape(fmt_value(s['value']))} vs {re.escape(fmt_value(s['reference']))}"
+        rf" \({s['share_of_drop'] * 100:.0f} % of the drop\)" for s in shares)
+    assert re.search(r"from segments:\s*" + expected, text_of(perf)), text_of(perf)
+    link = re.search(r'class="feature" href="([^"]+)">country=BR</a>', perf)
+    assert link is not None and segmented.client.get(unescape(link.group(1))).status_code == 200
+
+
+def test_monitor_pages_show_the_whole_window_and_name_a_segments_alert(segmented: Segmented) -> None:
+    html = segmented.client.get("/monitors/regions").text
+    assert "segments rows" not in html  # no chart of a segment's row counts
+    assert any(s.key.segment == "country=BR" for s in firing_states(segmented.store.engine, "regions"))
+    assert re.search(r"segment\s+country=BR", text_of(html))
+
+
+def test_run_page_refuses_a_segment_the_run_does_not_have(segmented: Segmented, client: TestClient,
+                                                         site: Site) -> None:
+    for segment in ("country=XX", "country=BR\x00", "x" * 300):
+        page = segmented.client.get(f"/runs/{segmented.run_id}", params={"segment": segment})
+        assert page.status_code == 404, segment
+        assert_escaped(page.text)
+    plain = client.get(f"/runs/{site.shop_runs[-1]}").text
+    assert 'id="h-segments"' not in plain  # a monitor without segments shows no segment list
