@@ -36,6 +36,13 @@ WINDOW = Window(datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 2
 WRITES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
 
 
+def _create_old_tables(engine: Engine) -> None:
+    """The tables as ``metadata.create_all`` made them before migrations (no ``results.segment``)."""
+    metadata.create_all(engine, tables=PRE_MIGRATION_TABLES)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE results DROP COLUMN segment")
+
+
 @contextmanager
 def _engine(url: str) -> Iterator[Engine]:
     engine = create_engine(url)
@@ -171,7 +178,7 @@ def test_store_create_all_migrates(store_url: str) -> None:
 def test_old_create_all_database_is_upgraded_in_place(store_url: str) -> None:
     """A database made by ``metadata.create_all`` (no alembic_version) is adopted, data kept."""
     with Store(store_url) as store:
-        metadata.create_all(store.engine, tables=PRE_MIGRATION_TABLES)
+        _create_old_tables(store.engine)
         run_id = store.start_run("churn", WINDOW, owner="old")
         assert run_id is not None and migrate.current(store.engine) is None
         store.create_all()
@@ -185,7 +192,7 @@ def test_partial_old_database_gets_what_is_missing(new_url: Callable[[], str]) -
     reference, partial = new_url(), new_url()
     migrate.upgrade(reference)
     with _engine(partial) as engine:
-        metadata.create_all(engine, tables=PRE_MIGRATION_TABLES)
+        _create_old_tables(engine)
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP INDEX ix_results_run_id")
             conn.exec_driver_sql("DROP TABLE reference_profiles")
