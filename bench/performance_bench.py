@@ -15,7 +15,22 @@ every column's own distribution unchanged); per method, the first check (the rec
 fitted then, the classifier always trains on the window) and the best of ``--repeat`` more
 (the reconstruction's fit cached), with each window's decision.
 
-Run:  python bench/performance_bench.py [--sizes 10000,100000] [--mv-sizes 100000,1000000] [--repeat 3]
+Segments (``--segments-rows``): the multivariate section's 50 columns plus a binary
+classifier's score, prediction and label, and a ``region`` column of 10 values with shares
+proportional to 1/k (34 % down to 3.4 %); a reference and a window of the same size, the window
+unchanged (``a/a``) or with half the labels of the third region flipped (``drop``: 11 % of the
+rows at accuracy 0.5, so the whole window's accuracy alerts and its segment causes are ranked).
+The default detectors (drift, quality, performance), the reference profile and the segments'
+profiles (``segments.build``, timed once) built beforehand, as a daemon has them cached. Per
+window, best of ``--repeat`` alternating runs, each with a fresh ``CurrentData`` as the engine
+makes one: ``whole`` (the detectors on the window), ``segmented`` (that plus ``detect_segments``
+on every region and ``with_segment_causes``, as ``engine.execute_run`` does), their ratio,
+``segments.split`` of the window alone and the extra cost per segment; then one pass of each
+stage (the column profiles the detectors share, then each detector) on the whole window and on
+each segment, to show where the time goes.
+
+Run:  python bench/performance_bench.py [--sizes 10000,100000] [--mv-sizes 100000,1000000]
+                                        [--segments-rows 100000,1000000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -27,7 +42,20 @@ import numpy as np
 import pandas as pd
 
 import driftwatch
-from driftwatch.detectors import FairnessDetector, MultivariateDetector, PerformanceDetector, joint_rows_wanted
+from driftwatch import segments
+from driftwatch.api import default_detectors
+from driftwatch.detectors import (
+    CurrentData,
+    Detector,
+    FairnessDetector,
+    MultivariateDetector,
+    PerformanceDetector,
+    joint_rows_wanted,
+)
+from driftwatch.engine import detect
+from driftwatch.model import Finding
+from driftwatch.profiling import Profile, ProfileOptions
+from driftwatch.segment_causes import with_segment_causes
 
 SCHEMA = {"numeric": ["x"], "target": "y", "prediction": "pred", "score": "p", "sensitive": ["g"]}
 
@@ -102,15 +130,134 @@ def multivariate(sizes: list[int], repeat: int) -> None:
                       f"{found.value:>8.4f} {found.threshold:>9.4f} {found.status:>6}")
 
 
+SEGMENTED = {"numeric": [f"n{i}" for i in range(40)], "categorical": [f"c{i}" for i in range(10)],
+             "target": "y", "prediction": "pred", "score": "p"}
+REGIONS = np.array([f"r{k}" for k in range(10)], dtype=object)
+REGION_SHARE = (1 / np.arange(1, 11)) / (1 / np.arange(1, 11)).sum()
+DROPPED = "r2"  # 11 % of the rows
+
+
+def segmented_frame(rows: int, seed: int, *, drop: bool = False) -> pd.DataFrame:
+    """``wide`` plus a calibrated binary classifier (score, prediction, label) and ``region``;
+    with ``drop`` half the labels of region ``DROPPED`` are flipped (its accuracy falls to 0.5)."""
+    rng = np.random.default_rng([seed, 1])
+    p = rng.beta(2, 2, rows)
+    region = REGIONS[rng.choice(10, rows, p=REGION_SHARE)]
+    y = (rng.random(rows) < p).astype(int)
+    flip = (region == DROPPED) & (rng.random(rows) < 0.5) & drop
+    return wide(rows, seed).assign(p=p, pred=(p >= 0.5).astype(int), y=np.where(flip, 1 - y, y), region=region)
+
+
+Found = list[tuple[str, str, Finding]]
+
+
+def whole_run(reference: Profile, current: pd.DataFrame, detectors: list[Detector]) -> Found:
+    """The detectors on one window, as ``engine.execute_run`` runs them without segments."""
+    data = CurrentData(current, reference)
+    return [("", d, f) for d, f in detect(reference, data, detectors)]
+
+
+def segmented_run(reference: Profile, segmented: segments.SegmentProfiles, spec: segments.Segments,
+                  current: pd.DataFrame, detectors: list[Detector]) -> Found:
+    """The same with segments, as ``engine.execute_run`` runs them."""
+    data = CurrentData(current, reference)
+    found = [("", d, f) for d, f in detect(reference, data, detectors)]
+    return with_segment_causes(found + segments.detect_segments(segmented, spec, data.frame, detectors, {}))
+
+
+def stages(reference: Profile, frame: pd.DataFrame, detectors: list[Detector], tested: int) -> dict[str, float]:
+    """Seconds of each stage of one run on ``frame``: the column profiles the drift and quality
+    detectors share, then each detector."""
+    data = CurrentData(frame, reference, context={"segments_tested": tested})
+    start = time.perf_counter()
+    data.profiles(c for c in reference.schema.features if c in reference.columns)
+    times = {"profiles": time.perf_counter() - start}
+    for detector in detectors:
+        start = time.perf_counter()
+        detector.run(reference, data, reference.schema)
+        times[type(detector).name] = time.perf_counter() - start
+    return times
+
+
+def where_time_goes(reference: Profile, segmented: segments.SegmentProfiles, whole: pd.DataFrame,
+                    parts: dict[str, pd.DataFrame], detectors: list[Detector]) -> None:
+    """One pass of each stage on the whole window and on each segment, and what the segments
+    cost beyond their rows' share of the whole window's."""
+    names = ["profiles", *(type(d).name for d in detectors)]
+    print(f"  where the time goes, one pass each (s): {'rows':>9} {'total':>7} " + " ".join(f"{n:>11}" for n in names))
+    passes = {"whole": (len(whole), stages(reference, whole, detectors, 1))}
+    for label, part in parts.items():
+        passes[label] = (len(part), stages(segmented.profiles[label], part, detectors, len(parts)))
+    of_segments = list(passes.values())[1:]
+    passes["segments (sum)"] = (sum(n for n, _ in of_segments), {k: sum(t[k] for _, t in of_segments) for k in names})
+    for label, (n, times) in passes.items():
+        print(f"  {label:>38} {n:>9,} {sum(times.values()):>7.3f} " + " ".join(f"{t:>11.3f}" for t in times.values()))
+    excess = sum(passes["segments (sum)"][1].values()) - sum(passes["whole"][1].values())
+    print(f"  segments' sum beyond the whole window's: {excess:.3f} s, {excess / len(parts):.3f} s a segment "
+          "(the part of their cost not proportional to rows)")
+
+
+def segmented_bench(sizes: list[int], repeat: int) -> None:
+    spec = segments.Segments(columns=("region",))
+    for rows in sizes:
+        reference_frame = segmented_frame(rows, 1)
+        start = time.perf_counter()
+        reference = driftwatch.profile(reference_frame, SEGMENTED)
+        profiled = time.perf_counter() - start
+        detectors = default_detectors(schema=reference.schema)
+        start = time.perf_counter()
+        segmented = segments.build(reference_frame, reference, spec, ProfileOptions(), joint_rows_wanted(detectors))
+        built = time.perf_counter() - start
+        del reference_frame
+        count = len(segmented.segments)
+        names = [type(d).name for d in detectors]
+        print(f"segments: {rows:,} rows x 50 features + score, prediction, label; detectors {', '.join(names)}; "
+              f"{count} segments of region ({', '.join(s.value for s in segmented.segments)}): reference profile "
+              f"{profiled:.2f} s, segment profiles build {built:.2f} s (one-off, cached per reference version)")
+        print(f"{'rows':>9} {'window':>6} {'whole s':>8} {'segmented s':>11} {'ratio':>6} {'split s':>8} "
+              f"{'per segment s':>13}  decisions")
+        for window, drop in (("a/a", False), ("drop", True)):
+            current = segmented_frame(rows, 2, drop=drop)
+            alone = current.drop(columns="region")  # the engine reads the segment column only for segments
+            whole, both, split = [], [], []
+            found: Found = []
+            for _ in range(repeat):  # alternating, so a busy neighbour slows both alike
+                start = time.perf_counter()
+                whole_run(reference, alone, detectors)
+                whole.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                found = segmented_run(reference, segmented, spec, current, detectors)
+                both.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                parts = segments.split(current, "region", segmented.segments)
+                split.append(time.perf_counter() - start)
+            a, b, s = min(whole), min(both), min(split)
+            alerts = sum(f.status == "alert" for seg, _, f in found if not seg)
+            segment_alerts = sum(f.status == "alert" for seg, d, f in found if seg and d != segments.DETECTOR)
+            accuracy = next(f for seg, d, f in found if not seg and d == "performance" and f.metric == "accuracy")
+            causes = accuracy.details.get("segments", [])
+            top = f"{causes[0]['segment']} {causes[0]['share_of_drop']:.2f} of the drop" if causes else "none"
+            print(f"{rows:>9,} {window:>6} {a:>8.3f} {b:>11.3f} {b / a:>5.2f}x {s:>8.3f} {(b - a) / count:>13.3f}  "
+                  f"alerts whole {alerts}, segments {segment_alerts}; accuracy {accuracy.status}, "
+                  f"top segment cause {top}")
+            print(f"segments cost: {b / a:.2f}x a single run per {count} segments ({window}, {rows:,} rows; "
+                  "target <= 1.5x)")
+            where_time_goes(reference, segmented, alone, parts, detectors)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="performance and fairness window sizes ('' for none)")
     parser.add_argument("--mv-sizes", default="100000,1000000", help="multivariate window sizes ('' for none)")
+    parser.add_argument("--segments-rows", default="100000,1000000", help="segments window sizes ('' for none)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.mv_sizes:
         multivariate([int(s) for s in args.mv_sizes.split(",")], args.repeat)
-    print(f"{'rows':>8} {'detector':>24} {'seconds':>8}  label-free estimate vs realised")
+    if args.segments_rows:
+        segmented_bench([int(s) for s in args.segments_rows.split(",")], args.repeat)
+    if args.sizes:
+        print(f"{'rows':>8} {'detector':>24} {'seconds':>8}  label-free estimate vs realised")
     for rows in (int(s) for s in args.sizes.split(",") if s):
         cases = [("performance", frame, SCHEMA, PerformanceDetector()), ("fairness", frame, SCHEMA, FairnessDetector()),
                  ("performance (multiclass)", multiclass_frame, MULTICLASS, PerformanceDetector()),
