@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from .metrics import Labels, Metric
+from .resampled import resampled
 
 __all__ = ["MAX_RESAMPLE", "Bootstrap", "take"]
 
@@ -37,25 +38,20 @@ class Bootstrap:
         self.count = count
         self.seed = seed
         self._cache: dict[tuple[str, int], tuple[float, float]] = {}
+        #: The resamples of the last window size asked for (by resample size), and their labels.
+        self._drawn: dict[int, np.ndarray] = {}
+        self._taken: list[Labels] = []
 
     def interval(self, metric: Metric, n: int, confidence: float) -> tuple[float, float]:
         key = (metric.name, n)
         if key not in self._cache:
-            rng = np.random.default_rng(self.seed)
-            size = self.labels.y_true.size
+            values = self._values(metric, n)
             draw = min(max(n, 1), MAX_RESAMPLE)
-            values = []
-            for _ in range(self.count):
-                rows = rng.integers(0, size, draw)
-                try:
-                    values.append(metric.compute(take(self.labels, rows)))
-                except ValueError:  # e.g. a resample with one class has no ROC AUC
-                    continue
-            if not values:
+            if not values.size:
                 self._cache[key] = (float("nan"), float("nan"))
             else:
                 tail = (1 - confidence) / 2
-                spread = np.asarray(values)
+                spread = values
                 if tail * spread.size >= 1 or spread.size < 2:
                     low, high = np.quantile(spread, [tail, 1 - tail])
                 else:  # finer than the resamples resolve: the normal tail of their spread
@@ -66,6 +62,34 @@ class Bootstrap:
                     low, high = centre + (low - centre) * shrink, centre + (high - centre) * shrink
                 self._cache[key] = (float(low), float(high))
         return self._cache[key]
+
+    def _draws(self, n: int) -> np.ndarray:
+        """The resamples for a window of ``n`` rows, one per row: the same for every metric."""
+        draw = min(max(n, 1), MAX_RESAMPLE)
+        if draw not in self._drawn:
+            rng = np.random.default_rng(self.seed)
+            size = self.labels.y_true.size
+            rows = [rng.integers(0, size, draw) for _ in range(self.count)]
+            self._drawn = {draw: np.stack(rows) if rows else np.empty((0, draw), dtype=np.int64)}
+            self._taken = []
+        return self._drawn[draw]
+
+    def _values(self, metric: Metric, n: int) -> np.ndarray:
+        """The metric on each resample where it is defined (``resampled``, else one by one)."""
+        draws = self._draws(n)
+        fast = resampled(metric.name, self.labels, draws)
+        if fast is not None:
+            defined: np.ndarray = fast[~np.isnan(fast)]
+            return defined
+        if not self._taken:  # the resampled labels, built once for every metric
+            self._taken = [take(self.labels, rows) for rows in draws]
+        values = []
+        for labels in self._taken:
+            try:
+                values.append(metric.compute(labels))
+            except ValueError:  # e.g. a resample with one class has no ROC AUC
+                continue
+        return np.asarray(values, dtype=np.float64)
 
 
 def take(labels: Labels, rows: np.ndarray) -> Labels:

@@ -1,0 +1,118 @@
+"""A metric over every bootstrap resample at once, from the counts or row terms it is made of.
+
+The bootstrap recomputes each reference metric on 200 resamples. Done one resample and one
+metric at a time, a window's performance check rebuilt 2,400 label arrays and sorted each
+resample's scores for ROC AUC; a monitor with ten segments did that eleven times, two thirds of
+its run. Every figure here is a function of per-row terms fixed by the reference row:
+
+* accuracy, log loss and Brier are means of a per-row term (right or wrong, the row's loss):
+  the term is computed once and averaged over each resample's rows;
+* precision, recall and F1 are ratios of per-class counts (true positives, rows truly k, rows
+  predicted k): one ``bincount`` over every resample's class codes gives all of them;
+* ROC AUC of a resample is the Mann–Whitney statistic with each reference row counted as often
+  as it was drawn: with the rows sorted by score once, its pairs are cumulative sums of the
+  draw counts within tied groups.
+
+Each equals the metric's own kernel on the resample (the tests compare them to 1e-12); a
+metric without a fast form (regression's) returns None and is computed the plain way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import Labels
+from .metrics.classification import _codes, _labels, _probabilities, _ratio
+
+__all__ = ["resampled"]
+
+_PRF = {"precision": 0, "recall": 1, "f1": 2}
+
+
+def resampled(name: str, labels: Labels, draws: np.ndarray) -> np.ndarray | None:
+    """Metric ``name`` on each resample (row of ``draws``: reference row indices), NaN where it
+    is undefined (ROC AUC of a resample with one class); None when it has no fast form here."""
+    if draws.size == 0:
+        return None
+    try:
+        if name == "accuracy" and labels.y_pred is not None:
+            right = np.asarray(np.asarray(labels.y_true) == np.asarray(labels.y_pred), dtype=np.float64)
+            shares: np.ndarray = right[draws].mean(axis=1)
+            return shares
+        figure, _, average = name.partition("_")
+        if figure in _PRF and labels.y_pred is not None and average in ("", "macro", "weighted"):
+            return _prf(labels, draws, _PRF[figure], average or "binary")
+        if name in ("log_loss", "brier") and labels.score is not None:
+            means: np.ndarray = _row_losses(labels, name)[draws].mean(axis=1)
+            return -means if name == "log_loss" else means
+        if name == "roc_auc" and labels.score is not None:
+            return _roc_auc(labels.y_true01, np.asarray(labels.score, dtype=np.float64), draws)
+    except ValueError:  # a reference the kernel would refuse: let it say so the plain way
+        return None
+    return None
+
+
+def _prf(labels: Labels, draws: np.ndarray, which: int, average: str) -> np.ndarray:
+    """``precision_recall_f1`` of each resample, from class counts binned per resample."""
+    lab = _labels(labels.classes)  # raises, as the kernel does, without classes
+    if average == "binary":
+        lab = np.asarray([labels.positive])
+    k = lab.shape[0]
+    t, p = np.asarray(labels.y_true), np.asarray(labels.y_pred)
+    ti, pi = _codes(t, lab), _codes(p, lab)
+    count = draws.shape[0]
+    offset = (np.arange(count) * (k + 1))[:, None]
+
+    def per_resample(codes: np.ndarray) -> np.ndarray:  # each resample's rows per code, "other" dropped
+        binned = np.bincount((offset + codes[draws]).ravel(), minlength=count * (k + 1))
+        counts: np.ndarray = binned.reshape(count, k + 1)[:, :k].astype(np.float64)
+        return counts
+
+    true_sum, pred_sum = per_resample(ti), per_resample(pi)
+    tp = per_resample(np.where((ti == pi) & (ti < k), ti, k))  # a true positive of class k, or none
+    figures = (_ratio(tp, pred_sum), _ratio(tp, true_sum), _ratio(2 * tp, true_sum + pred_sum))[which]
+    if average != "weighted":
+        means: np.ndarray = figures.mean(axis=1)
+        return means
+    totals = true_sum.sum(axis=1)
+    weights = np.divide(true_sum, totals[:, None], out=np.zeros_like(true_sum), where=totals[:, None] > 0)
+    weighted = np.einsum("ij,ij->i", weights, figures)
+    chosen: np.ndarray = np.where(totals > 0, weighted, figures.mean(axis=1))
+    return chosen
+
+
+def _row_losses(labels: Labels, name: str) -> np.ndarray:
+    """Each reference row's log-likelihood term (log loss, before the minus) or squared error."""
+    y = labels.y_true01
+    q = _probabilities(y, np.asarray(labels.score))
+    if name == "brier":
+        squared: np.ndarray = (q - y) ** 2
+        return squared
+    raw = np.asarray(labels.score)
+    ftype = raw.dtype if raw.dtype in (np.float32, np.float16) else np.dtype(np.float64)
+    eps = float(np.finfo(ftype).eps)
+    lo, hi = eps, float(ftype.type(1) - ftype.type(eps))
+    terms: np.ndarray = np.where(y, np.log(np.clip(q, lo, hi)), np.log(np.clip(1.0 - q, lo, hi)))
+    return terms
+
+
+def _roc_auc(positive: np.ndarray, score: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """ROC AUC of each resample: P(positive scores above negative) + ½ P(tie), drawn rows
+    counted with their multiplicity."""
+    n = score.shape[0]
+    order = np.argsort(score, kind="stable")
+    ordered = score[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    is_positive = positive[order]
+    out = np.empty(draws.shape[0])
+    for i, rows in enumerate(draws):
+        drawn = np.bincount(rows, minlength=n)[order]
+        pos = np.add.reduceat(np.where(is_positive, drawn, 0), starts)
+        neg = np.add.reduceat(np.where(is_positive, 0, drawn), starts)
+        n1, n0 = int(pos.sum()), int(neg.sum())
+        if n1 == 0 or n0 == 0:
+            out[i] = np.nan
+            continue
+        below = np.cumsum(neg) - neg
+        out[i] = float(pos @ (below + 0.5 * neg)) / (n1 * n0)
+    return out
