@@ -41,6 +41,7 @@ class Bootstrap:
         #: The resamples of the last window size asked for (by resample size), and their labels.
         self._drawn: dict[int, np.ndarray] = {}
         self._taken: list[Labels] = []
+        self._counts: dict[str, tuple[np.ndarray, ...]] = {}
 
     def interval(self, metric: Metric, n: int, confidence: float) -> tuple[float, float]:
         key = (metric.name, n)
@@ -72,12 +73,13 @@ class Bootstrap:
             rows = [rng.integers(0, size, draw) for _ in range(self.count)]
             self._drawn = {draw: np.stack(rows) if rows else np.empty((0, draw), dtype=np.int64)}
             self._taken = []
+            self._counts = {}
         return self._drawn[draw]
 
     def _values(self, metric: Metric, n: int) -> np.ndarray:
         """The metric on each resample where it is defined (``resampled``, else one by one)."""
         draws = self._draws(n)
-        fast = resampled(metric.name, self.labels, draws)
+        fast = resampled(metric.name, self.labels, draws, self._counts)
         if fast is not None:
             defined: np.ndarray = fast[~np.isnan(fast)]
             return defined

@@ -29,9 +29,11 @@ __all__ = ["resampled"]
 _PRF = {"precision": 0, "recall": 1, "f1": 2}
 
 
-def resampled(name: str, labels: Labels, draws: np.ndarray) -> np.ndarray | None:
+def resampled(name: str, labels: Labels, draws: np.ndarray,
+              memo: dict[str, tuple[np.ndarray, ...]] | None = None) -> np.ndarray | None:
     """Metric ``name`` on each resample (row of ``draws``: reference row indices), NaN where it
-    is undefined (ROC AUC of a resample with one class); None when it has no fast form here."""
+    is undefined (ROC AUC of a resample with one class); None when it has no fast form here.
+    ``memo`` keeps the class counts of the same ``draws`` for precision, recall and F1 alike."""
     if draws.size == 0:
         return None
     try:
@@ -41,7 +43,12 @@ def resampled(name: str, labels: Labels, draws: np.ndarray) -> np.ndarray | None
             return shares
         figure, _, average = name.partition("_")
         if figure in _PRF and labels.y_pred is not None and average in ("", "macro", "weighted"):
-            return _prf(labels, draws, _PRF[figure], average or "binary")
+            average = average or "binary"
+            memo = {} if memo is None else memo
+            if average not in memo:
+                memo[average] = _class_counts(labels, draws, average)
+            tp, true_sum, pred_sum = memo[average]
+            return _prf(tp, true_sum, pred_sum, _PRF[figure], average)
         if name in ("log_loss", "brier") and labels.score is not None:
             means: np.ndarray = _row_losses(labels, name)[draws].mean(axis=1)
             return -means if name == "log_loss" else means
@@ -52,14 +59,14 @@ def resampled(name: str, labels: Labels, draws: np.ndarray) -> np.ndarray | None
     return None
 
 
-def _prf(labels: Labels, draws: np.ndarray, which: int, average: str) -> np.ndarray:
-    """``precision_recall_f1`` of each resample, from class counts binned per resample."""
+def _class_counts(labels: Labels, draws: np.ndarray, average: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per resample and class: true positives, rows truly the class, rows predicted it (the
+    counts of ``precision_recall_f1``), binned for every resample by one ``bincount`` each."""
     lab = _labels(labels.classes)  # raises, as the kernel does, without classes
     if average == "binary":
         lab = np.asarray([labels.positive])
     k = lab.shape[0]
-    t, p = np.asarray(labels.y_true), np.asarray(labels.y_pred)
-    ti, pi = _codes(t, lab), _codes(p, lab)
+    ti, pi = _codes(np.asarray(labels.y_true), lab), _codes(np.asarray(labels.y_pred), lab)
     count = draws.shape[0]
     offset = (np.arange(count) * (k + 1))[:, None]
 
@@ -68,8 +75,12 @@ def _prf(labels: Labels, draws: np.ndarray, which: int, average: str) -> np.ndar
         counts: np.ndarray = binned.reshape(count, k + 1)[:, :k].astype(np.float64)
         return counts
 
-    true_sum, pred_sum = per_resample(ti), per_resample(pi)
     tp = per_resample(np.where((ti == pi) & (ti < k), ti, k))  # a true positive of class k, or none
+    return tp, per_resample(ti), per_resample(pi)
+
+
+def _prf(tp: np.ndarray, true_sum: np.ndarray, pred_sum: np.ndarray, which: int, average: str) -> np.ndarray:
+    """``precision_recall_f1``'s figure ``which`` of each resample, from its class counts."""
     figures = (_ratio(tp, pred_sum), _ratio(tp, true_sum), _ratio(2 * tp, true_sum + pred_sum))[which]
     if average != "weighted":
         means: np.ndarray = figures.mean(axis=1)
