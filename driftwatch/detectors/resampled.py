@@ -9,9 +9,8 @@ its run. Every figure here is a function of per-row terms fixed by the reference
   the term is computed once and averaged over each resample's rows;
 * precision, recall and F1 are ratios of per-class counts (true positives, rows truly k, rows
   predicted k): one ``bincount`` over every resample's class codes gives all of them;
-* ROC AUC of a resample is the Mann–Whitney statistic with each reference row counted as often
-  as it was drawn: with the rows sorted by score once, its pairs are cumulative sums of the
-  draw counts within tied groups.
+* ROC AUC of a resample is the Mann–Whitney statistic over its rows, counted on the rank of
+  each row's score among the reference's distinct scores (found once), by ``searchsorted``.
 
 Each equals the metric's own kernel on the resample (the tests compare them to 1e-12); a
 metric without a fast form (regression's) returns None and is computed the plain way.
@@ -108,22 +107,18 @@ def _row_losses(labels: Labels, name: str) -> np.ndarray:
 
 
 def _roc_auc(positive: np.ndarray, score: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """ROC AUC of each resample: P(positive scores above negative) + ½ P(tie), drawn rows
-    counted with their multiplicity."""
-    n = score.shape[0]
-    order = np.argsort(score, kind="stable")
-    ordered = score[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    is_positive = positive[order]
+    """ROC AUC of each resample, P(positive scores above negative) + ½ P(tie), from the rank
+    of each reference row's score among the distinct scores (found once): per resample, each
+    positive's negatives below and tied are two ``searchsorted`` in its sorted negatives."""
+    rank = np.unique(score, return_inverse=True)[1]
     out = np.empty(draws.shape[0])
     for i, rows in enumerate(draws):
-        drawn = np.bincount(rows, minlength=n)[order]
-        pos = np.add.reduceat(np.where(is_positive, drawn, 0), starts)
-        neg = np.add.reduceat(np.where(is_positive, 0, drawn), starts)
-        n1, n0 = int(pos.sum()), int(neg.sum())
-        if n1 == 0 or n0 == 0:
+        ranks, is_positive = rank[rows], positive[rows]
+        negatives, positives = np.sort(ranks[~is_positive]), ranks[is_positive]
+        if negatives.size == 0 or positives.size == 0:
             out[i] = np.nan
             continue
-        below = np.cumsum(neg) - neg
-        out[i] = float(pos @ (below + 0.5 * neg)) / (n1 * n0)
+        below = np.searchsorted(negatives, positives, side="left")
+        tied = np.searchsorted(negatives, positives, side="right") - below
+        out[i] = (float(below.sum()) + 0.5 * float(tied.sum())) / (positives.size * negatives.size)
     return out
