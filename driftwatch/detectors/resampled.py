@@ -10,7 +10,8 @@ its run. Every figure here is a function of per-row terms fixed by the reference
 * precision, recall and F1 are ratios of per-class counts (true positives, rows truly k, rows
   predicted k): one ``bincount`` over every resample's class codes gives all of them;
 * ROC AUC of a resample is the Mann–Whitney statistic over its rows, counted on the rank of
-  each row's score among the reference's distinct scores (found once), by ``searchsorted``.
+  each row's score among the reference's distinct scores (found once), all resamples in one
+  2-D sort.
 
 Each equals the metric's own kernel on the resample (the tests compare them to 1e-12); a
 metric without a fast form (regression's) returns None and is computed the plain way.
@@ -107,18 +108,27 @@ def _row_losses(labels: Labels, name: str) -> np.ndarray:
 
 
 def _roc_auc(positive: np.ndarray, score: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """ROC AUC of each resample, P(positive scores above negative) + ½ P(tie), from the rank
-    of each reference row's score among the distinct scores (found once): per resample, each
-    positive's negatives below and tied are two ``searchsorted`` in its sorted negatives."""
-    rank = np.unique(score, return_inverse=True)[1]
-    out = np.empty(draws.shape[0])
-    for i, rows in enumerate(draws):
-        ranks, is_positive = rank[rows], positive[rows]
-        negatives, positives = np.sort(ranks[~is_positive]), ranks[is_positive]
-        if negatives.size == 0 or positives.size == 0:
-            out[i] = np.nan
-            continue
-        below = np.searchsorted(negatives, positives, side="left")
-        tied = np.searchsorted(negatives, positives, side="right") - below
-        out[i] = (float(below.sum()) + 0.5 * float(tied.sum())) / (positives.size * negatives.size)
-    return out
+    """ROC AUC of each resample, P(positive scores above negative) + ½ P(tie): every resample's
+    rows sorted by the rank of their score among the reference's distinct scores (one 2-D
+    sort), then per positive the negatives before its group of ties and within it."""
+    rank = np.unique(score, return_inverse=True)[1].reshape(-1)[draws]
+    order = np.argsort(rank, axis=1, kind="stable")
+    ranks = np.take_along_axis(rank, order, axis=1)
+    is_positive = np.take_along_axis(positive[draws], order, axis=1)
+    negative = (~is_positive).astype(np.int64)
+    before = np.cumsum(negative, axis=1) - negative  # negatives earlier in the sort
+    columns = np.arange(ranks.shape[1])
+    starts = np.ones(ranks.shape, dtype=bool)
+    starts[:, 1:] = ranks[:, 1:] != ranks[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, columns, 0), axis=1)  # where each one's ties begin
+    ends = np.ones(ranks.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    last = np.minimum.accumulate(np.where(ends, columns, ranks.shape[1])[:, ::-1], axis=1)[:, ::-1]
+    below = np.take_along_axis(before, first, axis=1)
+    tied = np.take_along_axis(before + negative, last, axis=1) - below
+    n1 = is_positive.sum(axis=1)
+    n0 = ranks.shape[1] - n1
+    pairs = np.where(is_positive, below + 0.5 * tied, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc: np.ndarray = np.where((n1 > 0) & (n0 > 0), pairs / (n1 * n0), np.nan)
+    return auc
