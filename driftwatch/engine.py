@@ -107,14 +107,9 @@ def load_reference(monitor: MonitorSettings, window: Window, store: Store, optio
     detector gets a profile that keeps rows whole too."""
     joint = joint_rows_wanted(monitor.detectors)
     key = reference_key(monitor, window, options)
-    if key in _RECENT:
-        return cast(Profile, _RECENT[key])
-    cached = store.get_profile(key)
-    if cached is not None:
-        try:
-            return _remember(key, Profile.from_bytes(cached))
-        except DataError:
-            log.info("cached profile %s has an old format; rebuilding", key[:12])
+    found = _cached(key, store, Profile.from_bytes)
+    if found is not None:
+        return found
     built = pushed_reference(monitor, reference_windows(monitor, window), options, joint_rows=joint) or profile(
         read_reference(monitor, window, now), monitor.schema, options, joint_rows=joint)
     store.put_profile(key, monitor.name, built.to_bytes())
@@ -130,14 +125,9 @@ def load_segments(monitor: MonitorSettings, window: Window, store: Store, option
         return None
     parts = [reference_key(monitor, window, options), "segments", list(spec.columns), spec.top, spec.min_rows]
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-    if key in _RECENT:
-        return cast(SegmentProfiles, _RECENT[key])
-    cached = store.get_profile(key)
-    if cached is not None:
-        try:
-            return _remember(key, SegmentProfiles.from_bytes(cached))
-        except DataError:
-            log.info("cached segment profiles %s have an old format; rebuilding", key[:12])
+    found = _cached(key, store, SegmentProfiles.from_bytes)
+    if found is not None:
+        return found
     built = build_segments(read_reference(monitor, window, now), whole, spec, options,
                            joint_rows_wanted(monitor.detectors))
     store.put_profile(key, monitor.name, built.to_bytes())
@@ -180,6 +170,21 @@ _RECENT_LOCK = threading.Lock()
 
 
 _Cached = TypeVar("_Cached", Profile, SegmentProfiles)
+
+
+def _cached(key: str, store: Store, decode: Callable[[bytes], _Cached]) -> _Cached | None:
+    """What ``key`` holds: this process's copy, else the store's decoded; None when neither
+    has it or the stored one has an old format (to be rebuilt)."""
+    if key in _RECENT:
+        return cast(_Cached, _RECENT[key])
+    stored = store.get_profile(key)
+    if stored is None:
+        return None
+    try:
+        return _remember(key, decode(stored))
+    except DataError:
+        log.info("cached profile %s has an old format; rebuilding", key[:12])
+        return None
 
 
 def _remember(key: str, built: _Cached) -> _Cached:
