@@ -87,7 +87,8 @@ def test_unknown_keys_at_every_level(write) -> None:
         f"{path}:1: colour: unknown key (valid: alerts, channels, daemon, metrics, monitors, profile, store, web, webhooks)",
         f"{path}:2: alertz: unknown section (valid: alerts, channels, daemon, metrics, monitors, profile, store, web, webhooks)",
         f"{path}:6: store.pool: unknown key (valid: url)",
-        f"{path}:10: monitors[0].owner: unknown key (valid: alerts, current, delay, detectors, label_delay, labels, max_catchup, name, reference, retrain, schedule, schema, timezone, window)",
+        f"{path}:10: monitors[0].owner: unknown key (valid: alerts, current, delay, detectors, label_delay, labels, max_catchup, name, reference, retrain, schedule, schema, "
+        "segments, timezone, window)",
         f"{path}:13: monitors[0].schema.numerics: unknown key (valid: categorical, class_scores, id, numeric, prediction, "
         "score, sensitive, target, task, timestamp)",
         f"{path}:17: monitors[0].current.pth: unknown key (valid: {FILE_KEYS})",
