@@ -135,7 +135,9 @@ def choose(reference: pd.DataFrame, spec: Segments) -> tuple[list[Segment], dict
             raw = raw[raw >= spec.min_rows]
         counts = pd.Series(raw.to_numpy(), index=[category_key(v) for v in raw.index]).groupby(level=0).sum()
         counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
-        named = [str(k) for k, c in counts.iloc[:spec.top].items() if c >= spec.min_rows]
+        # a value no store keeps in a label (over 255 characters, a NUL) stays in (other)
+        kept = counts[[name_problem(f"{column}={k}") is None for k in counts.index]]
+        named = [str(k) for k, c in kept.iloc[:spec.top].items() if c >= spec.min_rows]
         if not named:
             most = int(counts.iloc[0]) if len(counts) else int(raw.max()) if len(raw) else 0
             notes[column] = (f"no value of {column!r} has min_rows={spec.min_rows} reference rows "

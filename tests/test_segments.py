@@ -61,6 +61,8 @@ def test_segments_are_the_top_values_with_min_rows_and_the_rest_as_other() -> No
     segments, _ = choose(reference, Segments(("k",), top=2, min_rows=100))
     assert [s.label for s in segments] == ["k=a", "k=b", f"k={OTHER}"]  # other: c + d + missing = 200
     assert segments[-1].named == ("a", "b")
+    long = pd.DataFrame({"k": ["x" * 300] * 500 + ["a"] * 200 + ["b"] * 150})  # a label no store keeps
+    assert [s.label for s in choose(long, Segments(("k",), min_rows=100))[0]] == ["k=a", "k=b", f"k={OTHER}"]
 
 
 def test_a_column_with_a_million_values_is_not_segmented_and_says_why() -> None:
