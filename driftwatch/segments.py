@@ -130,7 +130,7 @@ def choose(reference: pd.DataFrame, spec: Segments) -> tuple[list[Segment], dict
         if column not in reference.columns:
             raise DataError(f"segments: column {column!r} is not in the reference data")
         raw = reference[column].value_counts(dropna=True)
-        distinct = len(raw)
+        distinct, most = len(raw), int(raw.iloc[0]) if len(raw) else 0  # value_counts: most common first
         if distinct > _MANY:  # an id-like column: only values that could name a segment are spelled out
             raw = raw[raw >= spec.min_rows]
         counts = pd.Series(raw.to_numpy(), index=[category_key(v) for v in raw.index]).groupby(level=0).sum()
@@ -139,7 +139,6 @@ def choose(reference: pd.DataFrame, spec: Segments) -> tuple[list[Segment], dict
         kept = counts[[name_problem(f"{column}={k}") is None for k in counts.index]]
         named = [str(k) for k, c in kept.iloc[:spec.top].items() if c >= spec.min_rows]
         if not named:
-            most = int(counts.iloc[0]) if len(counts) else int(raw.max()) if len(raw) else 0
             notes[column] = (f"no value of {column!r} has min_rows={spec.min_rows} reference rows "
                              f"({distinct:,} distinct values, the most common {most:,} rows): "
                              "the column is not segmented")

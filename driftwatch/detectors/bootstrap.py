@@ -52,7 +52,7 @@ class Bootstrap:
                 self._cache[key] = (float("nan"), float("nan"))
             else:
                 tail = (1 - confidence) / 2
-                spread = values
+                spread = values  # the metric over the resamples
                 if tail * spread.size >= 1 or spread.size < 2:
                     low, high = np.quantile(spread, [tail, 1 - tail])
                 else:  # finer than the resamples resolve: the normal tail of their spread

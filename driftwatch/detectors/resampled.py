@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .metrics import Labels
-from .metrics.classification import _codes, _labels, _probabilities, _ratio
+from .metrics.classification import _codes, _labels, _probabilities, _ratio, log_terms
 
 __all__ = ["resampled"]
 
@@ -94,17 +94,11 @@ def _prf(tp: np.ndarray, true_sum: np.ndarray, pred_sum: np.ndarray, which: int,
 
 def _row_losses(labels: Labels, name: str) -> np.ndarray:
     """Each reference row's log-likelihood term (log loss, before the minus) or squared error."""
+    if name == "log_loss":
+        return log_terms(labels.y_true01, np.asarray(labels.score))
     y = labels.y_true01
-    q = _probabilities(y, np.asarray(labels.score))
-    if name == "brier":
-        squared: np.ndarray = (q - y) ** 2
-        return squared
-    raw = np.asarray(labels.score)
-    ftype = raw.dtype if raw.dtype in (np.float32, np.float16) else np.dtype(np.float64)
-    eps = float(np.finfo(ftype).eps)
-    lo, hi = eps, float(ftype.type(1) - ftype.type(eps))
-    terms: np.ndarray = np.where(y, np.log(np.clip(q, lo, hi)), np.log(np.clip(1.0 - q, lo, hi)))
-    return terms
+    squared: np.ndarray = (_probabilities(y, np.asarray(labels.score)) - y) ** 2
+    return squared
 
 
 def _roc_auc(positive: np.ndarray, score: np.ndarray, draws: np.ndarray) -> np.ndarray:

@@ -172,14 +172,20 @@ def log_loss(y_true01: np.ndarray, p: np.ndarray) -> float:
     >>> round(log_loss(np.array([1]), np.array([0.0])), 4)   # clipped, not infinite
     36.0437
     """
+    return float(-np.mean(log_terms(y_true01, p)))
+
+
+def log_terms(y_true01: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each row's ``log q`` (positive) or ``log(1 - q)`` (negative), clipped as ``log_loss``
+    says: its mean, negated, is the log loss (the bootstrap averages them per resample)."""
     y = _binary("y_true01", y_true01)
     q = _probabilities(y, p)
     raw = np.asarray(p)
     ftype = raw.dtype if raw.dtype in (np.float32, np.float16) else np.dtype(np.float64)
     eps = float(np.finfo(ftype).eps)
     lo, hi = eps, float(ftype.type(1) - ftype.type(eps))
-    loss = np.where(y, np.log(np.clip(q, lo, hi)), np.log(np.clip(1.0 - q, lo, hi)))
-    return float(-np.mean(loss))
+    terms: np.ndarray = np.where(y, np.log(np.clip(q, lo, hi)), np.log(np.clip(1.0 - q, lo, hi)))
+    return terms
 
 
 def brier(y_true01: np.ndarray, p: np.ndarray) -> float:
