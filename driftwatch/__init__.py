@@ -9,6 +9,7 @@ from .api import check
 from .errors import ConfigError, ConnectorError, DataError, DeliveryError, DriftwatchError
 from .model import Finding, Result, Schema, Window
 from .profiling import Profile, profile
+from .results import Results
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "Finding",
     "Profile",
     "Result",
+    "Results",
     "Schema",
     "Window",
     "__version__",

@@ -24,6 +24,7 @@ from .detectors import (
 from .engine import detect
 from .model import Result, Schema, Window
 from .profiling import Profile, ProfileOptions, check_frame, profile
+from .results import Results
 
 _DRIFT_KEYS = {f.name for f in fields(DriftDetector)}
 _QUALITY_KEYS = {f.name for f in fields(QualityDetector)}
@@ -64,8 +65,9 @@ def default_detectors(options: Mapping[str, Any] | None = None, schema: Schema |
 def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
           schema: Schema | Mapping[str, Any] | None = None, *, monitor: str = "adhoc",
           detectors: Sequence[Detector] | None = None, window: Window | None = None,
-          **options: Any) -> list[Result]:
-    """Compare ``current`` with ``reference`` and return one ``Result`` per figure.
+          **options: Any) -> Results:
+    """Compare ``current`` with ``reference`` and return one ``Result`` per figure, as ``Results``
+    (a list that also gives a table, ``to_frame()``, and the run page's report, ``save_html()``).
 
     ``reference`` is a frame or a ``Profile`` from ``driftwatch.profile`` (profile once, check
     many windows). ``schema`` None infers one from the reference. ``options`` are drift and
@@ -97,8 +99,8 @@ def check(reference: pd.DataFrame | Profile, current: pd.DataFrame,
         detectors = default_detectors(options, built.schema)
     elif options:
         raise TypeError(f"{sorted(options)[0]!r}: pass options to the detectors you give, not to check()")
-    return [Result.stamp(f, monitor=monitor, run_id=None, window=window, detector=d)
-            for d, f in detect(built, current, detectors)]
+    return Results(Result.stamp(f, monitor=monitor, run_id=None, window=window, detector=d)
+                   for d, f in detect(built, current, detectors))
 
 
 __all__ = ["check", "default_detectors", "profile"]

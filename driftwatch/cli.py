@@ -1,5 +1,5 @@
 """The ``driftwatch`` command: init, validate, check, demo, run, serve, backfill, silence, outbox,
-calibrate, db.
+calibrate, explain, report, db.
 
 Exit status: 0 nothing at alert level, 1 at least one result at alert level (``check``),
 2 bad usage, bad config or unreadable data — always with one line per problem on stderr and
@@ -26,6 +26,8 @@ from .cli_calibrate import add_parser as add_calibrate_parser
 from .cli_calibrate import cmd_calibrate, window_warnings
 from .cli_explain import add_parser as add_explain_parser
 from .cli_explain import cmd_explain
+from .cli_report import add_parser as add_report_parser
+from .cli_report import cmd_report
 from .errors import ConfigError, DriftwatchError, StoreError
 from .model import Result, Window
 from .output import json_lines, shown, table
@@ -109,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_calibrate_parser(sub)
     add_explain_parser(sub)
+    add_report_parser(sub)
 
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=("upgrade",), help="upgrade: apply schema migrations (idempotent)")
@@ -400,7 +403,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "demo": cmd_demo, "run": cmd_run,
             "serve": cmd_serve, "backfill": cmd_backfill, "silence": cmd_silence, "outbox": cmd_outbox,
             "calibrate": cmd_calibrate, "db": cmd_db,
-            "explain": cmd_explain}
+            "explain": cmd_explain, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

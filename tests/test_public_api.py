@@ -19,6 +19,7 @@ EXPECTED_ALL = {
     "Finding",
     "Profile",
     "Result",
+    "Results",
     "Schema",
     "Window",
     "__version__",

@@ -15,26 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from .. import __version__
 from ..model import SEVERITY
 from ..store import reports
 from ..store.alerts import firing_states, late_run, list_silences
 from .api import MAX_SMALL_ID
 from .api_models import clean_text
-from .charts import Point, fmt_value, sparkline, timeseries
+from .charts import Point, sparkline, timeseries
 from .report import RunReport, build_report
+from .templating import ago, environment
 
 if TYPE_CHECKING:
     from ..config import MonitorSettings, Settings
     from ..store import RunRecord, Store
 
-__all__ = ["ago", "environment", "is_stale", "router", "when"]
+__all__ = ["is_stale", "router"]
 
 #: Pages load nothing from elsewhere and run no inline script: say so to the browser.
 HEADERS = {
@@ -44,39 +42,6 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 RUNS_PER_PAGE = 50
-
-
-def when(moment: datetime | None) -> str:
-    """A UTC timestamp to the minute (seconds when not on a minute)."""
-    if moment is None:
-        return "–"
-    return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
-
-
-def ago(moment: datetime | None, now: datetime) -> str:
-    """How long before ``now`` (``3 h ago``), or ``in 2 d`` for the future."""
-    if moment is None:
-        return ""
-    seconds = (now - moment).total_seconds()
-    size = abs(seconds)
-    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
-        if size >= length:
-            text = f"{int(size // length)} {unit}"
-            break
-    else:
-        text = f"{int(size)} s"
-    return f"{text} ago" if seconds >= 0 else f"in {text}"
-
-
-def environment() -> Environment:
-    """The template environment: autoescape on for every template, undefined names are errors."""
-    env = Environment(loader=PackageLoader("driftwatch.web", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["fmt"] = fmt_value
-    env.filters["when"] = when
-    env.filters["q"] = lambda value: quote(str(value), safe="")
-    env.globals["version"] = __version__
-    return env
 
 
 @dataclass
@@ -265,11 +230,11 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             segments = reports.run_segments(conn, record.id)
             if segment and segment not in {s.segment for s in segments}:  # before the text reaches a query
                 return not_found(request, f"segment {segment!r} of run {record.id}")
-            report: RunReport = build_report(record, reports.run_results(conn, record.id, segment=segment))
+            report: RunReport = build_report(reports.run_results(conn, record.id, segment=segment))
             late = late_run(conn, record.id)
         title = f"run {record.id}{' · ' + segment if segment else ''} · {record.monitor} · driftwatch"
         return page(request, "run.html", title=title, run=record, report=report, late=late, now=clock(), ago=ago,
-                    severity=SEVERITY, segment=segment,
+                    severity=SEVERITY, segment=segment, links=True,
                     segments=segments if any(s.segment for s in segments) else [])
 
     return api

@@ -19,7 +19,6 @@ from markupsafe import Markup
 
 from ..model import SEVERITY
 from ..store.reports import ReportRow
-from ..store.runs import RunRecord
 from .charts import finite, fmt_value
 from .charts_dist import distribution
 
@@ -167,8 +166,9 @@ def _fairness(rows: Sequence[ReportRow]) -> list[FairnessTable]:
     return tables
 
 
-def build_report(run: RunRecord, results: Sequence[ReportRow]) -> RunReport:
-    """Arrange ``results`` (all of ``run``'s) into the report's tables and charts."""
+def build_report(results: Sequence[ReportRow]) -> RunReport:
+    """Arrange one run's ``results`` (one segment's, or the whole window's) into the report's tables
+    and charts."""
     main: list[ReportRow] = []
     performance: list[PerformanceRow] = []
     fairness: list[ReportRow] = []
