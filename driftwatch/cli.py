@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write seeded demo data and a config, run it over every window")
     p.add_argument("--dir", default="driftwatch-demo", help="folder to write into (default: ./driftwatch-demo)")
     p.add_argument("--days", type=int, default=7, help="daily windows to generate (default: 7)")
-    p.add_argument("--all", action="store_true", help="also list data-quality figures that are ok")
+    p.add_argument("--all", action="store_true", help="print every figure of every window, not the summary")
     return parser
 
 
@@ -282,7 +282,9 @@ def _check_files(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
+    from .alerts.channels.log import LogChannel
     from .config import load
+    from .demo.summary import summary
 
     if not 1 <= args.days <= MAX_DEMO_DAYS:
         _error(f"--days: must be between 1 and {MAX_DEMO_DAYS}")
@@ -290,13 +292,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     written = demo.write(args.dir, days=args.days)
     settings = load(written.config)
     plan = [(m, w) for w in written.windows for m in settings.monitors]
+    if not args.all:  # the summary counts the alert messages; their full text would bury it
+        for channel in settings.channels.values():
+            if isinstance(channel, LogChannel):
+                logging.getLogger(channel.logger).setLevel(logging.ERROR + 1)
     results, failures = _run_windows(settings, plan)
-    _print_results(results, "table", args.all)
+    run_ids = {r.run_id for r in results if r.run_id is not None}
+    if args.all:
+        _print_results(results, "table", True)
+    else:
+        print(summary(results, _messages(settings, run_ids)))
     for failure in failures:
         _error(failure)
-    print(f"\n{len(written.windows)} windows checked; results stored in "
-          f"{written.directory / 'driftwatch.db'}.\nNext: driftwatch check --config {written.config}")
+    print(f"\n{len(written.windows)} windows checked; results stored in {written.directory / 'driftwatch.db'}.\n"
+          + ("" if args.all else "Every figure and the alert messages: driftwatch demo --all --dir "
+                                 f"{written.directory}\n")
+          + f"Reports: driftwatch serve --config {written.config}, then open "
+          f"http://{settings.web.host}:{settings.web.port}/\n"
+          + (f"The last run as one file: driftwatch report --config {written.config} --run {max(run_ids)} "
+             "-o report.html" if run_ids else ""))
     return EXIT_USAGE if failures else EXIT_OK
+
+
+def _messages(settings: Settings, run_ids: set[int]) -> dict[int, int]:
+    """The alert messages each of ``run_ids`` queued, read back from the store."""
+    from .store import Store
+    from .store.outbox import messages_by_run
+
+    store = Store(settings.store.url.reveal())
+    try:
+        return messages_by_run(store.engine, run_ids)
+    finally:
+        store.dispose()
 
 
 def _freeze_startup_objects() -> None:

@@ -26,7 +26,8 @@ def json_lines(results: Iterable[Result]) -> str:
     return "".join(json.dumps(r.to_json(), ensure_ascii=False, allow_nan=False) + "\n" for r in results)
 
 
-def _window(start: datetime | None, end: datetime | None) -> str:
+def window_text(start: datetime | None, end: datetime | None) -> str:
+    """A window as the tables show it: the day for a whole UTC day, else start..end."""
     if start is None or end is None:
         return "-"
     if start.time() == end.time() == datetime.min.time():
@@ -79,10 +80,16 @@ def table(results: Sequence[Result]) -> str:
     """
     segmented = any(r.segment for r in results)  # a ``segment`` column only when some row has one
     rows: list[tuple[str, ...]] = [COLUMNS[:2] + ("segment",) * segmented + COLUMNS[2:]] + [
-        (r.monitor, _window(r.window_start, r.window_end)) + ((r.segment or "(all)",) if segmented else ())
+        (r.monitor, window_text(r.window_start, r.window_end)) + ((r.segment or "(all)",) if segmented else ())
         + (r.feature or "(data set)", r.metric, _number(r.value), _number(r.p_value), _number(r.threshold),
            r.status, why(r))
         for r in results
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return table_text(rows[0], rows[1:])
+
+
+def table_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """``header`` and ``rows`` of text as columns two spaces apart, each as wide as its widest cell."""
+    lines = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

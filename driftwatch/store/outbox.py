@@ -23,7 +23,7 @@ from .alert_tables import OUTBOX_STATES, outbox, outbox_attempts
 from .alerts import mark_sent
 
 __all__ = ["Attempt", "OutboxRow", "attempts", "claim", "counts", "enqueue", "finish_attempt", "get", "list_outbox",
-           "release", "retry", "start_attempt"]
+           "messages_by_run", "release", "retry", "start_attempt"]
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,18 @@ def counts(engine: Engine) -> dict[tuple[str, str], int]:
         rows = conn.execute(select(outbox.c.target, outbox.c.state, func.count())
                             .group_by(outbox.c.target, outbox.c.state))
         return {(row[0], row[1]): int(row[2]) for row in rows}
+
+
+def messages_by_run(engine: Engine, run_ids: Collection[int]) -> dict[int, int]:
+    """How many channel messages (not webhook events) each of ``run_ids`` queued, whatever
+    became of them; runs that queued none are absent."""
+    if not run_ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.run_id, func.count())
+                            .where(outbox.c.kind == "message", outbox.c.run_id.in_(sorted(run_ids)))
+                            .group_by(outbox.c.run_id))
+        return {int(row[0]): int(row[1]) for row in rows}
 
 
 def release(engine: Engine, row: OutboxRow, *, owner: str, next_attempt_at: datetime) -> bool:

@@ -21,16 +21,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi import FastAPI
+from markupsafe import escape
 from sqlalchemy import update
 
 from driftwatch.alerts.evaluate import AlertContext
+from driftwatch.cli import main
 from driftwatch.config import Settings, load
 from driftwatch.engine import run_monitor
 from driftwatch.model import Result, Window
 from driftwatch.store import Store
 from driftwatch.store.alert_tables import outbox
 from driftwatch.store.alerts import add_silence, firing_states
-from driftwatch.web import create_app, pages
+from driftwatch.web import create_app, export, pages
 from driftwatch.web.charts import fmt_value
 
 from .conftest import AppFactory
@@ -684,3 +686,63 @@ def test_run_page_refuses_a_segment_the_run_does_not_have(segmented: Segmented, 
         assert_escaped(page.text)
     plain = client.get(f"/runs/{site.shop_runs[-1]}").text
     assert 'id="h-segments"' not in plain  # a monitor without segments shows no segment list
+
+
+# -- the report as one file (driftwatch report, driftwatch.web.export) -----------------------
+
+
+def report_part(html: str) -> str:
+    """A run's report as drawn, from its feature table to the end of ``<main>``, with links to a
+    segment's page turned into the plain names a file shows."""
+    part = html[html.index('<section aria-labelledby="h-features">'):html.index("</main>")]
+    return re.sub(r'<a class="feature" href="[^"]*">(.*?)</a>', r'<span class="feature">\1</span>', part)
+
+
+def facts_part(html: str) -> str:
+    """The run's facts list above its report."""
+    return html[html.index('<dl class="meta">'):html.index("</dl>") + len("</dl>")]
+
+
+def test_report_file_shows_what_the_run_page_shows(client: TestClient, site: Site, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    run_id = site.shop_runs[-1]  # drifted, with the <script> column and the <b> category
+    page = client.get(f"/runs/{run_id}").text
+    target = tmp_path / "report.html"
+    assert main(["report", "--config", str(site.folder / "config.toml"), "--run", str(run_id),
+                 "-o", str(target)]) == 0
+    assert capsys.readouterr().out == f"wrote {target}\n"
+    exported = target.read_text(encoding="utf-8")
+    assert report_part(exported) == report_part(page)
+    assert exported.count('<svg class="chart dist') == page.count('<svg class="chart dist') == 3
+    assert facts_part(export.stored_run_html(site.store, run_id, now=NOW)) == facts_part(page)
+    # Nothing to fetch, nothing to run: no script, no source, no link; the policy forbids requests.
+    assert_escaped(exported)
+    assert not re.search(r"<script|\bsrc=|\bhref=|@import|url\(", exported)
+    assert f'<meta http-equiv="Content-Security-Policy" content="{escape(export.CSP)}">' in exported
+    assert "default-src 'none'" in export.CSP
+
+
+@pytest.mark.parametrize("segment", ["", "country=BR"])
+def test_report_file_of_a_segmented_run_matches_its_page(segmented: Segmented, segment: str) -> None:
+    page = segmented.client.get(f"/runs/{segmented.run_id}", params={"segment": segment} if segment else {}).text
+    exported = export.stored_run_html(segmented.store, segmented.run_id, segment=segment, now=NOW)
+    assert report_part(exported) == report_part(page)
+    assert facts_part(exported) == facts_part(page)
+    if not segment:  # the drop's segments are named, as text: a file has no segment pages to link to
+        assert re.search(r'from segments: <span class="feature">country=BR</span>', exported)
+
+
+def test_report_command_refuses_what_the_store_does_not_hold(site: Site, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(site.folder / "config.toml")
+    target = tmp_path / "report.html"
+    for extra, message in ((["--run", "99999"], "--run: no run 99999 in the store"),
+                           (["--run", "0"], "--run: no run 0 in the store"),
+                           (["--run", str(site.shop_runs[0]), "--segment", "country=XX"],
+                            f"--segment: run {site.shop_runs[0]} has no segment 'country=XX'")):
+        assert main(["report", "--config", config, *extra, "-o", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.strip() == message and "Traceback" not in captured.err
+        assert not target.exists() and list(tmp_path.iterdir()) == []
+    assert main(["report", "--config", config, "--run", str(site.shop_runs[0]), "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<!doctype html>")
