@@ -292,11 +292,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     written = demo.write(args.dir, days=args.days)
     settings = load(written.config)
     plan = [(m, w) for w in written.windows for m in settings.monitors]
-    if not args.all:  # the summary counts the alert messages; their full text would bury it
-        for channel in settings.channels.values():
-            if isinstance(channel, LogChannel):
-                logging.getLogger(channel.logger).setLevel(logging.ERROR + 1)
-    results, failures = _run_windows(settings, plan)
+    # The summary counts the alert messages; their full text (--all shows it) would bury it.
+    quieted = [] if args.all else [logging.getLogger(c.logger) for c in settings.channels.values()
+                                   if isinstance(c, LogChannel)]
+    levels = [(logger, logger.level) for logger in quieted]
+    for logger in quieted:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        results, failures = _run_windows(settings, plan)
+    finally:
+        for logger, level in levels:
+            logger.setLevel(level)
     run_ids = {r.run_id for r in results if r.run_id is not None}
     if args.all:
         _print_results(results, "table", True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,31 +65,67 @@ def test_demo_exits_0_and_writes_its_files(demo: Demo) -> None:
     assert len(days) == 7
 
 
-def test_demo_shows_its_alerts_through_the_log_channel(demo: Demo) -> None:
+def summary_rows(out: str) -> list[list[str]]:
+    """The cells of the summary's window rows (columns are two or more spaces apart)."""
+    return [re.split(r" {2,}", line) for line in out.splitlines() if re.match(r"\d{4}-\d\d-\d\d  ", line)]
+
+
+def test_demo_prints_a_summary_a_newcomer_reads_at_a_glance(demo: Demo) -> None:
+    lines = demo.out.splitlines()
+    assert lines[0] == f"{MONITOR}: 7 windows"
+    assert re.split(r" {2,}", lines[1]) == ["window", "drifted", "failing quality checks", "performance", "fairness",
+                                            "alerts sent"]
+    rows = summary_rows(demo.out)
+    assert [row[0] for row in rows] == [f"{r.window_start:%Y-%m-%d}" for r in demo.runs]
+    assert all(len(line) <= 130 for line in lines)
+    for row in rows[:2]:  # days 1 and 2 look like the reference
+        assert row[1:] == ["-", "-", "-", "-", "0"]
+    for row in rows[2:]:
+        assert row[1].startswith("income, region") and "employment missing" in row[2] and row[4] == "gender"
+    assert not any(f in line for line in rows for f in STEADY)
+
+
+def test_demo_counts_the_alert_messages_it_sent(demo: Demo) -> None:
     """The demo config routes alerts to the ``log`` channel: one message per run that changed
-    something, each delivered from the outbox, none per feature."""
+    something, delivered from the outbox. The summary counts them instead of printing them."""
     from driftwatch.store.outbox import list_outbox
 
-    headers = [line for line in demo.err.splitlines() if "driftwatch.alerts: [driftwatch]" in line]
-    assert headers and "FIRING credit-model" in headers[0] and "(first notification)" in headers[0]
     with Store(f"sqlite:///{demo.directory / 'driftwatch.db'}") as store:
         rows = list_outbox(store.engine)
     assert rows and {(r.target, r.kind, r.state) for r in rows} == {("log", "message", "delivered")}
-    assert len(rows) == len(headers) <= len(demo.runs)
-    assert len({r.run_id for r in rows}) == len(rows)  # one message per run at most
+    sent = {run.id: int(row[-1]) for run, row in zip(demo.runs, summary_rows(demo.out))}
+    assert sent == {run.id: sum(r.run_id == run.id for r in rows) for run in demo.runs}
+    assert sum(sent.values()) == len(rows) and max(sent.values()) == 1  # one message per run at most
+    assert "FIRING" not in demo.err
 
 
-def test_demo_prints_a_table_and_the_next_command(demo: Demo) -> None:
-    lines = demo.out.splitlines()
+def test_demo_says_where_to_look_next_and_it_works(demo: Demo, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = demo.directory / "config.toml"
+    assert "7 windows checked" in demo.out
+    assert f"driftwatch serve --config {config}, then open http://127.0.0.1:8080/" in demo.out
+    printed = re.search(r"driftwatch (report --config \S+ --run \d+) -o report\.html", demo.out)
+    assert printed is not None and printed.group(1) == f"report --config {config} --run {demo.runs[-1].id}"
+    target = tmp_path / "report.html"
+    assert main([*printed.group(1).split(), "-o", str(target)]) == 0
+    assert "income" in target.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+def test_demo_all_prints_every_figure_and_the_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    assert main(["demo", "--dir", str(tmp_path), "--days", "3", "--all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["monitor", "window", "feature", "method", "value", "p_value", "threshold", "status",
                                 "why"]
-    # every drift row says which part of the rule decided it
+    with Store(f"sqlite:///{tmp_path / 'driftwatch.db'}") as store:
+        stored = store.results(monitor=MONITOR)
+    assert sum(line.startswith(MONITOR) for line in lines) == len(stored)  # ok quality figures too
     drift_rows = [line for line in lines if line.startswith(MONITOR) and (" ks " in line or " psi " in line)]
     assert drift_rows and all(line.endswith(("significant, large enough", "not significant", "under threshold"))
                               for line in drift_rows)
-    assert "7 windows checked" in demo.out
-    assert f"driftwatch check --config {demo.directory / 'config.toml'}" in demo.out
-    assert sum(1 for line in lines if line.startswith(MONITOR) and " income " in line) == 7
+    fired = [r.getMessage() for r in caplog.records if r.name == "driftwatch.alerts"]
+    assert len(fired) == 1 and fired[0].startswith("[driftwatch] FIRING credit-model")  # day 3
 
 
 def test_seven_succeeded_daily_runs(demo: Demo) -> None:
@@ -146,7 +183,7 @@ def test_check_on_the_demo_config_finds_the_latest_window(demo: Demo, capsys: py
 
 
 def test_check_without_at_takes_yesterday(demo: Demo) -> None:
-    """What the demo prints as the next command works as printed (latest window = yesterday, UTC)."""
+    """``check`` on the demo's config takes its latest window: yesterday, UTC."""
     latest = demo.runs[-1]
     if datetime.now(timezone.utc) >= latest.window_end + timedelta(days=1):
         pytest.skip("the UTC day changed since the demo ran")
