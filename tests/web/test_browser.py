@@ -16,9 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 
+import driftwatch
 from driftwatch.config.daemon import WebSettings
+from driftwatch.web import export
 from driftwatch.web.server import WebServer
 
 from ..conftest import free_port
@@ -251,4 +255,40 @@ def test_api_docs_render_with_no_request_beyond_the_server(browser: Browser, bas
     shoot(page, "api-docs-1280")
     context.close()
     assert elsewhere == []
+    assert problems == []
+
+
+def test_report_file_and_notebook_frame_draw_offline(browser: Browser, browser_site: Site, tmp_path: Path,
+                                                     problems: list[str]) -> None:
+    """``driftwatch report``'s file opened from disk, and ``Results`` as a notebook draws it:
+    charts drawn, the ``<script>`` column shown as text, and no request beyond the file."""
+    requested: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    page = watched(context.new_page(), problems)
+    path = tmp_path / "report.html"
+    path.write_text(export.stored_run_html(browser_site.store, browser_site.shop_runs[-1]), encoding="utf-8")
+    page.goto(path.as_uri())
+    assert page.locator("details.dist svg.dist").count() == 3  # as on the run page
+    box = page.locator("details.dist svg.dist").first.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 50
+    assert page.locator("#report td", has_text=XSS).count() >= 3
+    assert page.evaluate("document.querySelectorAll('script').length") == 0
+    assert page.locator("#report tbody tr:visible").count() == page.locator("#report tbody tr").count()
+    shoot(page, "report-file-1280")
+
+    rng = np.random.default_rng(1)
+    reference = pd.DataFrame({"x": rng.normal(size=500), XSS: rng.choice(list("ab"), 500)})
+    current = pd.DataFrame({"x": rng.normal(1.0, size=500), XSS: rng.choice(list("abc"), 500)})
+    cell = driftwatch.check(reference, current)._repr_html_()
+    page.set_content(f"<!doctype html><title>notebook</title><div class='output'>{cell}</div>")
+    frame = page.frame_locator("iframe")
+    frame.locator("svg.dist").first.wait_for()
+    assert frame.locator("details.dist svg.dist").count() == 2
+    assert frame.locator(f"details.dist summary:has-text('{XSS}')").count() == 1
+    assert frame.locator("#report td", has_text=XSS).count() >= 2
+    assert page.evaluate("document.querySelectorAll('script').length") == 0
+    shoot(page, "notebook-frame-1280")
+    context.close()
+    assert requested == [path.as_uri()]
     assert problems == []
