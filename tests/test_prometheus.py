@@ -27,6 +27,7 @@ import jsonschema
 import pytest
 
 from driftwatch.config import Settings, load
+from driftwatch.config.daemon import WebSettings
 from driftwatch.store import Store
 from driftwatch.store import alerts as store_alerts
 from driftwatch.web import create_app
@@ -325,9 +326,12 @@ def test_dashboard_structure() -> None:
         assert topic in titles, topic
 
 
-def test_grafana_provisioning_points_at_the_stack() -> None:
-    """The data source is the stack's Prometheus, and the dashboard provider reads the folder the
+def test_deploy_files_point_at_the_stack() -> None:
+    """Prometheus scrapes the driftwatch service on its default web port (the image's), Grafana's
+    data source is the stack's Prometheus, and its dashboard provider reads the folder the
     dashboard file is mounted in."""
+    scrape = (DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    assert re.search(rf'^      - targets: \["driftwatch:{WebSettings().port}"\]$', scrape, flags=re.MULTILINE)
     source = (PROVISIONING / "datasources" / "prometheus.yaml").read_text(encoding="utf-8")
     provider = (PROVISIONING / "dashboards" / "driftwatch.yaml").read_text(encoding="utf-8")
     for text in (source, provider):
