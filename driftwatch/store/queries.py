@@ -46,9 +46,9 @@ from .runs import _record as _run_record
 from .tables import results as results_table
 from .tables import runs as runs_table
 
-__all__ = ["DURATION_BUCKETS", "ResultRow", "RunStats", "alert_counts", "alerts", "firing_counts", "has_runs",
-           "last_runs", "latest_figures", "monitors_in_store", "results_count_since", "results_page", "run_results",
-           "run_stats", "runs_page"]
+__all__ = ["DURATION_BUCKETS", "ResultRow", "RunStats", "alert_counts", "alerts", "drift_shares", "firing_counts",
+           "has_runs", "last_runs", "latest_figures", "monitors_in_store", "results_count_since", "results_page",
+           "run_results", "run_stats", "runs_page"]
 
 #: Upper bounds (seconds) of the run duration histogram: from sub-second file checks to an hour
 #: of warehouse profiling. Fixed, so every replica's histogram adds up with the others'.
@@ -282,6 +282,20 @@ def latest_figures(engine: Engine, run_ids: Sequence[int], *, detector: str = "d
     query = query.order_by(t.c.id)
     with engine.connect() as conn:
         return [_result_row(row) for row in conn.execute(query)]
+
+
+def drift_shares(engine: Engine, run_ids: Sequence[int]) -> dict[str, float]:
+    """The whole window's data-set drift share (``drift``/``drift_share``) of each of
+    ``run_ids`` (``ix_results_run_id``), by monitor; a run without one is absent."""
+    if not run_ids:
+        return {}
+    t = results_table
+    query = (select(t.c.monitor, t.c.value)
+             .where(t.c.run_id.in_(list(run_ids)), t.c.detector == "drift", t.c.feature == "",
+                    t.c.metric == "drift_share", t.c.segment == "", t.c.value.is_not(None))
+             .order_by(t.c.id))
+    with engine.connect() as conn:
+        return {row.monitor: float(row.value) for row in conn.execute(query)}
 
 
 def has_runs(engine: Engine, monitor: str) -> bool:

@@ -5,7 +5,9 @@ The figures come from the database, not from counters in this process, so they a
 every run. Reading the store costs a few grouped queries (see ``store.queries``), so one scrape's
 figures are kept for ``ttl`` seconds (5 by default) and shared by the scrapes in that span.
 
-The counters (``_total``) are counts of stored rows. Results are counted incrementally by id, so
+The counters (``_total``) are counts of stored rows; ``driftwatch_runs_total`` counts finished
+runs only, since a run in progress (``driftwatch_runs_running``) later finishes and a counter
+must not fall. Results are counted incrementally by id, so
 that counter only grows; runs are recounted, so retention deleting old runs shows up as a counter
 reset, which ``rate()`` already handles. ``driftwatch_notifications_total`` is this process's
 dispatcher's own tally (``outcomes``), since delivery attempts are not all stored.
@@ -44,7 +46,7 @@ from ..store import queries
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..store import Store
+    from ..store import RunRecord, Store
 
 __all__ = ["DEFAULT_TTL", "MAX_SEGMENTS", "StoreCollector", "kept_segments"]
 
@@ -148,7 +150,9 @@ class StoreCollector(Collector):
     def _families(self) -> list[Metric]:
         engine = self._store.engine
         wanted = self._wanted()
-        runs = CounterMetricFamily("driftwatch_runs", "Stored runs by monitor and status", labels=["monitor", "status"])
+        runs = CounterMetricFamily("driftwatch_runs", "Finished runs by monitor and status (succeeded, failed, "
+                                   "skipped)", labels=["monitor", "status"])
+        running = GaugeMetricFamily("driftwatch_runs_running", "Runs in progress by monitor", labels=["monitor"])
         rows = CounterMetricFamily("driftwatch_rows_read", "Rows of current data read by the stored runs",
                                    labels=["monitor"])
         durations = HistogramMetricFamily("driftwatch_run_duration_seconds",
@@ -161,7 +165,9 @@ class StoreCollector(Collector):
         for stat in queries.run_stats(engine):
             if not wanted(stat.monitor):
                 continue
-            runs.add_metric([stat.monitor, stat.status], stat.count)
+            # A running run turns into a finished one: counted as running it would make a counter fall.
+            (running.add_metric([stat.monitor], stat.count) if stat.status == "running"
+             else runs.add_metric([stat.monitor, stat.status], stat.count))
             rows_read[stat.monitor] += stat.rows_current
             buckets, finished, total = histogram.get(stat.monitor, ([0] * len(queries.DURATION_BUCKETS), 0, 0.0))
             histogram[stat.monitor] = ([a + b for a, b in zip(buckets, stat.buckets)], finished + stat.finished,
@@ -193,12 +199,21 @@ class StoreCollector(Collector):
             if wanted(monitor):
                 results.add_metric([monitor, status], count)
 
-        families: list[Metric] = [runs, durations, success, rows, results, firing, depth]
+        monitors = [m.name for m in self._settings.monitors] if self._settings is not None else None
+        latest = {name: run for name, run in queries.last_runs(engine, monitors, status="succeeded").items()
+                  if wanted(name)}
+        share = GaugeMetricFamily("driftwatch_drift_share", "Share of the features that drifted in the latest "
+                                  "succeeded run, whole window", labels=["monitor"])
+        for monitor, value in sorted(queries.drift_shares(engine, [run.id for run in latest.values()]).items()):
+            share.add_metric([monitor], value)
+
+        families: list[Metric] = [runs, running, durations, success, rows, results, firing, depth, share]
         if self._settings is not None and self._settings.metrics.per_feature:
-            families.extend(self._drift_scores(wanted, self._settings.metrics.feature_series_limit))
+            families.extend(self._drift_scores(wanted, latest, self._settings.metrics.feature_series_limit))
         return families
 
-    def _drift_scores(self, wanted: Callable[[str], bool], limit: int) -> list[Metric]:
+    def _drift_scores(self, wanted: Callable[[str], bool], latest: Mapping[str, RunRecord],
+                      limit: int) -> list[Metric]:
         """The latest succeeded run's per-feature drift figures, worst first, at most ``limit``,
         of the whole window and of at most ``MAX_SEGMENTS`` segments per monitor; and how many
         segments each monitor lost to that bound."""
@@ -211,9 +226,6 @@ class StoreCollector(Collector):
                                     "left out of driftwatch_drift_score, which labels at most "
                                     f"{MAX_SEGMENTS} segments per monitor (the first the run stored) so its "
                                     "series stay bounded; 0 when none were", labels=["monitor"])
-        monitors = [m.name for m in self._settings.monitors] if self._settings is not None else None
-        latest = {name: run for name, run in queries.last_runs(engine, monitors, status="succeeded").items()
-                  if wanted(name)}
         stored = queries.latest_figures(engine, [run.id for run in latest.values()], segment=None)
         kept, lost = kept_segments((r.monitor, r.segment) for r in stored)
         figures = [r for r in stored if r.value is not None and wanted(r.monitor)

@@ -100,6 +100,24 @@ def test_values_match_the_store(make_client: AppFactory, settings: Settings, web
             assert value == sum(1 for t in took if le == "+Inf" or t <= float(le))
 
 
+def test_running_runs_are_a_gauge_and_the_drift_share_is_the_latest_succeeded_runs(
+        make_client: AppFactory, settings: Settings, web_store: Store) -> None:
+    """A run in progress is not in the counter (it would fall when the run finishes) but in its
+    own gauge; the drift share is the whole window's of each monitor's latest succeeded run."""
+    assert web_store.start_run("churn", window(WINDOWS), owner="test") is not None
+    families = scrape(make_client, settings=settings)
+    assert {labels[1][1] for labels in samples(families["driftwatch_runs"], "_total")} == {"succeeded"}
+    assert samples(families["driftwatch_runs_running"]) == {(("monitor", "churn"),): 1.0}
+    shares = {}
+    for monitor in ("churn", "fraud"):
+        latest = max((r for r in web_store.runs(monitor) if r.status == "succeeded"), key=lambda r: r.window_end)
+        found = [r.value for r in web_store.results(run_id=latest.id) if r.metric == "drift_share" and not r.segment]
+        assert len(found) == 1
+        shares[(("monitor", monitor),)] = found[0]
+    assert samples(families["driftwatch_drift_share"]) == shares
+    assert shares[(("monitor", "churn"),)] > 0 == shares[(("monitor", "fraud"),)]  # churn drifts, fraud never
+
+
 def test_labels_are_bounded_and_removed_monitors_vanish(make_client: AppFactory, settings: Settings) -> None:
     families = scrape(make_client, settings=settings)
     monitors = {m.name for m in settings.monitors}
