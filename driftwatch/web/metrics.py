@@ -207,7 +207,12 @@ class StoreCollector(Collector):
         for monitor, value in sorted(queries.drift_shares(engine, [run.id for run in latest.values()]).items()):
             share.add_metric([monitor], value)
 
-        families: list[Metric] = [runs, running, durations, success, rows, results, firing, depth, share]
+        period = GaugeMetricFamily("driftwatch_schedule_period_seconds", "Seconds between a configured monitor's "
+                                   "windows (a crontab's first gap), for staleness rules", labels=["monitor"])
+        for configured in self._settings.monitors if self._settings is not None else ():
+            period.add_metric([configured.name], configured.schedule.period.total_seconds())
+
+        families: list[Metric] = [runs, running, durations, success, rows, results, firing, depth, share, period]
         if self._settings is not None and self._settings.metrics.per_feature:
             families.extend(self._drift_scores(wanted, latest, self._settings.metrics.feature_series_limit))
         return families

@@ -100,10 +100,11 @@ def test_values_match_the_store(make_client: AppFactory, settings: Settings, web
             assert value == sum(1 for t in took if le == "+Inf" or t <= float(le))
 
 
-def test_running_runs_are_a_gauge_and_the_drift_share_is_the_latest_succeeded_runs(
+def test_running_runs_drift_share_and_schedule_period(
         make_client: AppFactory, settings: Settings, web_store: Store) -> None:
     """A run in progress is not in the counter (it would fall when the run finishes) but in its
-    own gauge; the drift share is the whole window's of each monitor's latest succeeded run."""
+    own gauge; the drift share is the whole window's of each monitor's latest succeeded run; each
+    configured monitor's period is there for the staleness rule."""
     assert web_store.start_run("churn", window(WINDOWS), owner="test") is not None
     families = scrape(make_client, settings=settings)
     assert {labels[1][1] for labels in samples(families["driftwatch_runs"], "_total")} == {"succeeded"}
@@ -116,6 +117,9 @@ def test_running_runs_are_a_gauge_and_the_drift_share_is_the_latest_succeeded_ru
         shares[(("monitor", monitor),)] = found[0]
     assert samples(families["driftwatch_drift_share"]) == shares
     assert shares[(("monitor", "churn"),)] > 0 == shares[(("monitor", "fraud"),)]  # churn drifts, fraud never
+    assert samples(families["driftwatch_schedule_period_seconds"]) == {
+        (("monitor", m.name),): m.schedule.period.total_seconds() for m in settings.monitors} == {
+        (("monitor", "churn"),): 3600.0, (("monitor", "fraud"),): 3600.0}
 
 
 def test_labels_are_bounded_and_removed_monitors_vanish(make_client: AppFactory, settings: Settings) -> None:
