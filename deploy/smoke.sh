@@ -33,7 +33,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf 'smoke: %s\n' "$*"; }
 fail() { say "FAILED: $*"; $ENGINE logs "$NAME" 2>&1 | tail -n 30 || true; exit 1; }
 cleanup() {
-    $ENGINE rm -f "$NAME" >/dev/null 2>&1 || true
+    $ENGINE rm -f -v "$NAME" >/dev/null 2>&1 || true  # -v: also the anonymous VOLUME of /etc/driftwatch
     $ENGINE volume rm -f "$VOLUME" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
