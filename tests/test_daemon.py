@@ -207,6 +207,7 @@ def check_every_window_once(rows: list[sa.Row[Any]]) -> list[datetime]:
 # -- R26: two replicas on one PostgreSQL ----------------------------------------------------------
 
 
+@pytest.mark.acceptance
 def test_r26_two_replicas_on_postgresql_run_each_window_exactly_once(tmp_path: Path, postgres_database: str,
                                                                      daemons: list[Daemon]) -> None:
     write_data(tmp_path)

@@ -77,7 +77,7 @@ def test_demo_prints_a_summary_a_newcomer_reads_at_a_glance(demo: Demo) -> None:
                                             "alerts sent"]
     rows = summary_rows(demo.out)
     assert [row[0] for row in rows] == [f"{r.window_start:%Y-%m-%d}" for r in demo.runs]
-    assert all(len(line) <= 130 for line in lines)
+    assert all(len(line) <= 130 for line in lines[:2 + len(rows)])  # the table fits a terminal
     for row in rows[:2]:  # days 1 and 2 look like the reference
         assert row[1:] == ["-", "-", "-", "-", "0"]
     for row in rows[2:]:

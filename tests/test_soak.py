@@ -36,6 +36,7 @@ def load_bench(monkeypatch: pytest.MonkeyPatch, name: str = "soak") -> ModuleTyp
     return importlib.import_module(name)
 
 
+@pytest.mark.acceptance
 def test_soak_short_seeded_kills_lose_nothing(capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     soak = load_bench(monkeypatch)
