@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from soak_store import aware, query
 
 from driftwatch.alerts.evaluate import ENGINE_DETECTOR, RUN_FAILED
-from driftwatch.alerts.state import AlertKey, AlertState, Observation, Policy, observe, step
+from driftwatch.alerts.state import Observation, Policy, observe, step
 from driftwatch.config import MonitorSettings
+from driftwatch.model import AlertKey, AlertState
 from driftwatch.webhooks import message_id
 
 #: A failed run moves only this alert, with this policy (as ``alerts.evaluate`` does).

@@ -8,6 +8,8 @@ fake it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -23,6 +25,10 @@ Status = Literal["ok", "warn", "alert", "insufficient_data", "error"]
 STATUSES: tuple[str, ...] = ("ok", "warn", "alert", "insufficient_data", "error")
 #: Severity order used to sort reports: the worst first.
 SEVERITY: dict[str, int] = {"error": 4, "alert": 3, "warn": 2, "insufficient_data": 1, "ok": 0}
+#: Labels of the bins a drift result's ``details["bins"]`` adds to a column's own values: values
+#: missing on either side, and categories outside the reference's top ones.
+MISSING_LABEL = "(missing)"
+OTHER_LABEL = "(other)"
 
 
 def utc(value: datetime) -> datetime:
@@ -318,3 +324,42 @@ class Result:
             "details": json_safe(self.details),
             "segment": self.segment,
         }
+
+
+@dataclass(frozen=True)
+class AlertKey:
+    """Which figure an alert watches. ``feature`` is ``""`` for data-set level figures;
+    ``segment`` is ``""`` for the whole window, ``column=value`` for one segment of it."""
+
+    monitor: str
+    detector: str
+    feature: str
+    metric: str
+    segment: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """R1: the first 16 hex characters of SHA-256 of the canonical JSON of the four parts
+        (five with a segment, so a whole window's alerts keep the id they always had) — the same
+        in every process and after every restart."""
+        parts = [self.monitor, self.detector, self.feature, self.metric] + ([self.segment] if self.segment else [])
+        canonical = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """An alert as stored: its state, the run counters that move it, and its latest figure."""
+
+    key: AlertKey
+    state: str = "ok"
+    severity: str | None = None
+    breaching_runs: int = 0
+    clean_runs: int = 0
+    value: float | None = None
+    threshold: float | None = None
+    p_value: float | None = None
+    active_since: datetime | None = None
+    resolved_at: datetime | None = None
+    last_run_id: int | None = None
+    last_window_end: datetime | None = None

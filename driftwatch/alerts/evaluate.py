@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from ..model import Result, Window
+from ..model import AlertKey, AlertState, Result, Window
 from ..store import alerts as store_alerts
 from ..store.outbox import enqueue
 from ..webhooks import message_id
 from .events import event_body
 from .message import Item, Message
-from .state import AlertKey, AlertState, Observation, Policy, observe, step
+from .state import Observation, Policy, observe, step
 
 if TYPE_CHECKING:
     from ..config import MonitorSettings

@@ -13,6 +13,7 @@ observes it as a *breach* (status ``warn``, ``alert`` or ``error``), *clean* (``
     firing      --clean---> resolved after keep_firing_runs clean runs [change: resolved]
     resolved    --clean---> ok
 
+>>> from driftwatch.model import AlertKey
 >>> key = AlertKey("churn", "drift", "age", "psi")
 >>> key.fingerprint
 'bdd69a4d6cc42b47'
@@ -28,40 +29,19 @@ observes it as a *breach* (status ``warn``, ``alert`` or ``error``), *clean* (``
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Literal
 
-__all__ = ["NO_DATA", "AlertKey", "AlertState", "Observation", "Policy", "observe", "step"]
+from ..model import AlertState
+
+__all__ = ["NO_DATA", "Observation", "Policy", "observe", "step"]
 
 #: What ``insufficient_data`` counts as (R3).
 NO_DATA: tuple[str, ...] = ("keep_last", "ok", "alerting")
 
 Kind = Literal["breach", "clean", "keep"]
 Change = Literal["new", "still", "resolved"]
-
-
-@dataclass(frozen=True)
-class AlertKey:
-    """Which figure an alert watches. ``feature`` is ``""`` for data-set level figures;
-    ``segment`` is ``""`` for the whole window, ``column=value`` for one segment of it."""
-
-    monitor: str
-    detector: str
-    feature: str
-    metric: str
-    segment: str = ""
-
-    @property
-    def fingerprint(self) -> str:
-        """R1: the first 16 hex characters of SHA-256 of the canonical JSON of the four parts
-        (five with a segment, so a whole window's alerts keep the id they always had) — the same
-        in every process and after every restart."""
-        parts = [self.monitor, self.detector, self.feature, self.metric] + ([self.segment] if self.segment else [])
-        canonical = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -90,24 +70,6 @@ class Observation:
     value: float | None = None
     threshold: float | None = None
     p_value: float | None = None
-
-
-@dataclass(frozen=True)
-class AlertState:
-    """An alert as stored: its state, the run counters that move it, and its latest figure."""
-
-    key: AlertKey
-    state: str = "ok"
-    severity: str | None = None
-    breaching_runs: int = 0
-    clean_runs: int = 0
-    value: float | None = None
-    threshold: float | None = None
-    p_value: float | None = None
-    active_since: datetime | None = None
-    resolved_at: datetime | None = None
-    last_run_id: int | None = None
-    last_window_end: datetime | None = None
 
 
 def observe(status: str, value: float | None, threshold: float | None, p_value: float | None,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..alerts.state import AlertKey, AlertState
+from ..model import AlertKey, AlertState
 from .alert_tables import alert_states, judged_windows, late_runs, notify_groups, silences
 from .runs import check_moment, check_text
 

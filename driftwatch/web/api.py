@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BeforeValidator
 
 from ..alerts.events import WEBHOOK_EVENT_SCHEMA
-from ..alerts.state import AlertKey
+from ..model import AlertKey
 from ..store import alerts as store_alerts
 from ..store import outbox as store_outbox
 from ..store import queries

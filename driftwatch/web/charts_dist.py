@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from ..detectors.methods.binning import MISSING_LABEL, OTHER_LABEL
+from ..model import MISSING_LABEL, OTHER_LABEL
 from .charts import finite, num, scale, svg_open
 
 __all__ = ["distribution", "histogram", "category_bars", "top_categories"]

@@ -28,12 +28,11 @@ from driftwatch.alerts.channels.webhook import WebhookSubscription
 from driftwatch.alerts.evaluate import AlertContext, Evaluation, evaluate
 from driftwatch.alerts.events import WEBHOOK_EVENT_SCHEMA
 from driftwatch.alerts.message import REASONS, Message
-from driftwatch.alerts.state import AlertKey, AlertState
 from driftwatch.config import load
 from driftwatch.config.alerts import AlertPolicy, AlertsSettings, RetrainPolicy
 from driftwatch.config.settings import MonitorSettings, ReferenceSettings
 from driftwatch.engine import RunOutcome, run_monitor
-from driftwatch.model import Result, Window
+from driftwatch.model import AlertKey, AlertState, Result, Window
 from driftwatch.store import Store
 from driftwatch.store import alerts as store_alerts
 from driftwatch.store import outbox as ob

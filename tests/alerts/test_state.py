@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from driftwatch.alerts.state import NO_DATA, AlertKey, AlertState, Observation, Policy, observe, step
+from driftwatch.alerts.state import NO_DATA, Observation, Policy, observe, step
+from driftwatch.model import AlertKey, AlertState
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 1, 10, tzinfo=UTC)
@@ -63,7 +64,7 @@ def test_r1_fingerprint_tells_apart_keys_that_concatenate_alike() -> None:
 
 def test_r1_fingerprint_is_identical_in_another_process() -> None:
     keys = [("churn", "drift", "age", "psi"), ("crédit", "engine", "", "run_failed")]
-    code = ("import json, sys\nfrom driftwatch.alerts.state import AlertKey\n"
+    code = ("import json, sys\nfrom driftwatch.model import AlertKey\n"
             "print(json.dumps([AlertKey(*k).fingerprint for k in json.loads(sys.argv[1])]))")
     # a different hash seed and a non-UTF-8 locale must not matter
     env = {"PYTHONHASHSEED": "12345", "LC_ALL": "C", "PYTHONIOENCODING": "utf-8"}

@@ -10,7 +10,8 @@ import pytest
 import driftwatch
 from driftwatch.detectors import CurrentData
 from driftwatch.detectors.methods import align, all_categories
-from driftwatch.detectors.methods.binning import MISSING_LABEL, OTHER_LABEL, numeric_labels
+from driftwatch.detectors.methods.binning import numeric_labels
+from driftwatch.model import MISSING_LABEL, OTHER_LABEL
 from driftwatch.profiling import ColumnProfile, profile_categorical, profile_numeric
 
 

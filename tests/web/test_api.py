@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from driftwatch.alerts.events import WEBHOOK_EVENT_SCHEMA
-from driftwatch.alerts.state import AlertKey, AlertState
 from driftwatch.config import Settings
+from driftwatch.model import AlertKey, AlertState
 from driftwatch.store import Store
 from driftwatch.store import alerts as store_alerts
 from driftwatch.store import outbox as store_outbox

@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ... import webhooks
+from ...model import AlertKey
 from ...secrets import Secret
 from ..events import EVENT_TYPES, MAX_BYTES, encode, event_from_message, fit, rfc3339
 from ..message import Item, Message
-from ..state import AlertKey
 from . import Delivery
 from .http import post
 

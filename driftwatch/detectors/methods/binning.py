@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...model import MISSING_LABEL, OTHER_LABEL
 from ...profiling import ColumnProfile
-
-MISSING_LABEL = "(missing)"
-OTHER_LABEL = "(other)"
 
 
 @dataclass(frozen=True, eq=False)
