@@ -19,14 +19,11 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..alerts.routing import Route
 from ..alerts.state import Policy
 from ..timeutil import parse_duration
 
 __all__ = ["POLICY_KEYS", "AlertPolicy", "AlertsSettings", "RetrainPolicy", "Route"]
-
-#: Severities a route can ask for, lowest first: ``warn`` takes warn and alert (and errors).
-SEVERITIES: tuple[str, ...] = ("warn", "alert")
-_RANK = {"warn": 1, "alert": 2, "error": 3}
 
 
 def _duration(value: object, key: str) -> timedelta:
@@ -44,23 +41,6 @@ def _names(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
         raise ValueError(f"{key}: must be a list of names, got {value!r}")
     return tuple(value)
-
-
-@dataclass(frozen=True)
-class Route:
-    """Items of ``severity`` or worse go to ``channels`` (``[[alerts.routes]]``)."""
-
-    channels: tuple[str, ...]
-    severity: str = "warn"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _names(self.channels, "channels"))
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"severity: must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
-
-    def takes(self, severity: str | None) -> bool:
-        """Whether an item of ``severity`` is routed here (``error``, a failed run, always is)."""
-        return _RANK.get(severity or "warn", 1) >= _RANK[self.severity]
 
 
 @dataclass(frozen=True)
