@@ -19,9 +19,10 @@ import pytest
 
 from driftwatch.alerts.channels import EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from driftwatch.alerts.channels.webhook import WebhookSubscription
+from driftwatch.alerts.routing import Route
 from driftwatch.cli import _parser
 from driftwatch.config import validate
-from driftwatch.config.alerts import AlertsSettings, RetrainPolicy, Route
+from driftwatch.config.alerts import AlertsSettings, RetrainPolicy
 from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
 from driftwatch.config.daemon import DaemonSettings, MetricsSettings, WebSettings
 from driftwatch.connectors import FileConnector, SqlConnector

@@ -34,6 +34,7 @@ from ..store.outbox import enqueue
 from ..webhooks import message_id
 from .events import event_body
 from .message import Item, Message
+from .routing import channel_names, channels_for
 from .state import Observation, Policy, observe, step
 
 if TYPE_CHECKING:
@@ -194,9 +195,9 @@ def _queue_messages(conn: Connection, context: AlertContext, monitor: MonitorSet
     policy = monitor.alerts
     deadline = context.settings.delivery_deadline
     assert not isinstance(deadline, str) and not isinstance(policy.repeat_interval, str)
-    for channel in policy.channel_names():
+    for channel in channel_names(policy.routes):
         group = store_alerts.notify_group(conn, monitor.name, channel)
-        mine = [i for i in items if channel in policy.channels_for(i.severity)]
+        mine = [i for i in items if channel in channels_for(policy.routes, i.severity)]
         # News to this channel is what fires and was not in its last message (it just started, or
         # fired under a silence that ended, or the route is new); what it was told about goes on.
         firing = [i for i in mine if i.change != "resolved"]

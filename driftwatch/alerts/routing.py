@@ -1,7 +1,14 @@
 """Alert routing: which channels an alert's item goes to, by its severity.
 
-``[[alerts.routes]]`` tables become ``Route``s; a route takes items of its ``severity`` or worse,
-and ``error`` (a failed run) always.
+``[[alerts.routes]]`` tables become ``Route``s (``config.alerts`` parses them); a route takes
+items of its ``severity`` or worse, and ``error`` (a failed run) always. Evaluation asks
+``channel_names`` which channels to consider and ``channels_for`` where each item goes.
+
+>>> routes = (Route(("oncall",)), Route(("pager", "oncall"), severity="alert"))
+>>> channels_for(routes, "warn"), channels_for(routes, "alert"), channels_for(routes, "error")
+(('oncall',), ('oncall', 'pager'), ('oncall', 'pager'))
+>>> channel_names(routes)
+['oncall', 'pager']
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["SEVERITIES", "Route"]
+__all__ = ["SEVERITIES", "Route", "channel_names", "channels_for"]
 
 #: Severities a route can ask for, lowest first: ``warn`` takes warn and alert (and errors).
 SEVERITIES: tuple[str, ...] = ("warn", "alert")
@@ -37,3 +44,13 @@ class Route:
     def takes(self, severity: str | None) -> bool:
         """Whether an item of ``severity`` is routed here (``error``, a failed run, always is)."""
         return _RANK.get(severity or "warn", 1) >= _RANK[self.severity]
+
+
+def channel_names(routes: Sequence[Route]) -> list[str]:
+    """Every channel some route names, in order, once each."""
+    return list(dict.fromkeys(name for route in routes for name in route.channels))
+
+
+def channels_for(routes: Sequence[Route], severity: str | None) -> tuple[str, ...]:
+    """The channels an item of ``severity`` goes to."""
+    return tuple(dict.fromkeys(name for route in routes if route.takes(severity) for name in route.channels))

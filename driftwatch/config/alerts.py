@@ -7,8 +7,10 @@ monitor's ``[monitors.alerts]`` table overrides any of the policy keys for that 
 
 >>> AlertPolicy(channels=("oncall",)).routes
 (Route(channels=('oncall',), severity='warn'),)
->>> AlertPolicy(routes=[{"channels": ["pager"], "severity": "alert"}]).channels_for("warn")
-()
+>>> AlertPolicy(routes=[{"channels": ["pager"], "severity": "alert"}]).routes
+(Route(channels=('pager',), severity='alert'),)
+
+Which channels an item goes to is ``driftwatch.alerts.routing``'s to say.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..alerts.routing import Route
 from ..alerts.state import Policy
 from ..timeutil import parse_duration
 
-__all__ = ["POLICY_KEYS", "AlertPolicy", "AlertsSettings", "RetrainPolicy", "Route"]
+__all__ = ["POLICY_KEYS", "AlertPolicy", "AlertsSettings", "RetrainPolicy"]
 
 
 def _duration(value: object, key: str) -> timedelta:
@@ -88,13 +90,6 @@ class AlertPolicy:
         """The part the state machine needs."""
         return Policy(self.for_runs, self.keep_firing_runs, self.no_data)
 
-    def channel_names(self) -> list[str]:
-        """Every channel some route names, in order, once each."""
-        return list(dict.fromkeys(name for route in self.routes for name in route.channels))
-
-    def channels_for(self, severity: str | None) -> tuple[str, ...]:
-        """The channels an item of ``severity`` goes to."""
-        return tuple(dict.fromkeys(name for route in self.routes if route.takes(severity) for name in route.channels))
 
 
 #: The keys of ``AlertPolicy``: what ``[monitors.alerts]`` may override.

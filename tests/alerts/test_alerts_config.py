@@ -16,6 +16,7 @@ import pytest
 
 from driftwatch.alerts.channels import EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from driftwatch.alerts.channels.webhook import WebhookSubscription
+from driftwatch.alerts.routing import channels_for
 from driftwatch.cli import main
 from driftwatch.config import load
 from driftwatch.errors import ConfigError
@@ -249,8 +250,8 @@ def test_R39_a_valid_config_with_every_channel_kind_builds_them_and_validate_exi
     assert settings.alerts.delivery_deadline.total_seconds() == 12 * 3600  # type: ignore[union-attr]
     assert settings.alerts.report_url(7) == "https://dw.example.com/runs/7"
     policy = settings.monitor("m1").alerts
-    assert policy.channels_for("alert") == ("slack", "mail", "log", "hook")
-    assert policy.channels_for("warn") == ("log", "hook")
+    assert channels_for(policy.routes, "alert") == ("slack", "mail", "log", "hook")
+    assert channels_for(policy.routes, "warn") == ("log", "hook")
     assert_no_secret(repr(settings.channels), repr(settings.webhooks), out)
 
 
