@@ -10,13 +10,16 @@ keeps its last label.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .config import LabelsSettings
 from .errors import DataError
 from .model import Schema, Window
 from .outcomes import label_keys
+
+if TYPE_CHECKING:
+    from .config import LabelsSettings
 
 
 def join_labels(frame: pd.DataFrame, labels: LabelsSettings, schema: Schema, window: Window | None,

@@ -1,9 +1,10 @@
-"""The shared nouns: Window, Schema, Finding, Result.
+"""The shared nouns: Window, Schema, Finding, Result, and the alert's AlertKey and AlertState.
 
 They are frozen dataclasses so a result can be handed from detector to store to web without
 anyone changing it on the way. A detector returns ``Finding``s; the engine stamps the run
 context (monitor, run id, window) onto each to make a ``Result``, so no detector can forget or
-fake it.
+fake it. They live here, below every package, so that the packages that pass them on (the
+store keeps alert states, the web draws a result's bins) need not import the one that makes them.
 """
 
 from __future__ import annotations

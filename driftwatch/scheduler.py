@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,7 +41,9 @@ from .engine import RunOutcome, default_owner, execute_run, store_reason
 from .errors import ConfigError
 from .model import Window
 from .store import Store
-from .web.server import WebServer
+
+if TYPE_CHECKING:
+    from .web.server import WebServer
 
 log = logging.getLogger("driftwatch.scheduler")
 
