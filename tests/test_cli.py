@@ -315,31 +315,38 @@ def test_adhoc_bad_method(adhoc: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert_one_line_error(err, "'magic'")
 
 
-def test_adhoc_missing_reference_subprocess(adhoc: Path) -> None:
-    done = cli("check", "--reference", "nope.parquet", "--current", "calm.csv", cwd=adhoc)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert_one_line_error(done.stderr, "nope.parquet")
+def test_adhoc_missing_reference(adhoc: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(adhoc)
+    code, out, err = run(capsys, "check", "--reference", "nope.parquet", "--current", "calm.csv")
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, "nope.parquet")
 
 
-def test_adhoc_corrupt_parquet_subprocess(adhoc: Path) -> None:
+def test_adhoc_corrupt_parquet(adhoc: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
     (adhoc / "bad.parquet").write_bytes(b"PAR1 not really")
-    done = cli("check", "--reference", "bad.parquet", "--current", "calm.csv", "--format", "json", cwd=adhoc)
-    assert (done.returncode, done.stdout) == (2, "")
-    assert_one_line_error(done.stderr, "bad.parquet")
+    monkeypatch.chdir(adhoc)
+    code, out, err = run(capsys, "check", "--reference", "bad.parquet", "--current", "calm.csv", "--format", "json")
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, "bad.parquet")
 
 
 # -- exit 2: one line naming the file / key / column, no traceback ---------------------------
 
 
-def test_missing_reference_file_subprocess(project: Path) -> None:
+def test_missing_reference_file(project: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     (project / "ref.parquet").unlink()
-    done = cli("check", "--config", "config.toml", "--at", DRIFT_AT, cwd=project)
-    assert done.returncode == 2
-    assert_one_line_error(done.stderr, "ref.parquet", "'m1'")
+    monkeypatch.chdir(project)
+    code, _, err = run(capsys, "check", "--config", "config.toml", "--at", DRIFT_AT)
+    assert code == 2
+    assert_one_line_error(err, "ref.parquet", "'m1'")
 
 
 def test_corrupt_parquet_subprocess(project: Path) -> None:
+    """In a real process: what reaches stderr is one line, no traceback (the in-process tests
+    see main's output; this one sees everything the process writes)."""
     (project / "ref.parquet").write_bytes(b"PAR1 this is not parquet at all")
     done = cli("check", "--config", "config.toml", "--at", DRIFT_AT, "--format", "json", cwd=project)
     assert done.returncode == 2
@@ -506,12 +513,12 @@ def test_validate_without_a_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert_one_line_error(err, "validate")
 
 
-def test_validate_subprocess_unknown_section(tmp_path: Path) -> None:
+def test_validate_unknown_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "c.toml"
     config.write_text(EXAMPLE.read_text() + '\n[alertz]\nx = 1\n')
-    done = cli("validate", str(config))
-    assert done.returncode == 2
-    assert_one_line_error(done.stderr, str(config), "alertz", "unknown section")
+    code, _, err = run(capsys, "validate", str(config))
+    assert code == 2
+    assert_one_line_error(err, str(config), "alertz", "unknown section")
 
 
 # -- init -----------------------------------------------------------------------------------
@@ -543,17 +550,17 @@ def test_init_to_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
 
 
-def test_init_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+def test_init_into_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "no" / "such" / "config.toml"
-    done = cli("init", str(target))
-    assert done.returncode == 2
-    assert_one_line_error(done.stderr, str(target))
+    code, _, err = run(capsys, "init", str(target))
+    assert code == 2
+    assert_one_line_error(err, str(target))
 
 
-def test_init_force_onto_a_folder_is_one_line(tmp_path: Path) -> None:
-    done = cli("init", str(tmp_path), "--force")
-    assert done.returncode == 2
-    assert_one_line_error(done.stderr, str(tmp_path))
+def test_init_force_onto_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "init", str(tmp_path), "--force")
+    assert code == 2
+    assert_one_line_error(err, str(tmp_path))
 
 
 # -- usage ----------------------------------------------------------------------------------
