@@ -18,8 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from . import __version__, logs
 from .cli_alerts import cmd_outbox, cmd_silence
 from .cli_calibrate import add_parser as add_calibrate_parser
@@ -29,11 +27,10 @@ from .cli_explain import cmd_explain
 from .cli_report import add_parser as add_report_parser
 from .cli_report import cmd_report
 from .errors import ConfigError, DriftwatchError, StoreError
-from .model import Result, Window
-from .output import json_lines, shown, table
 
 if TYPE_CHECKING:
     from .config import MonitorSettings, Settings
+    from .model import Result, Window
 
 log = logging.getLogger("driftwatch")
 
@@ -130,6 +127,8 @@ def _error(message: str) -> None:
 
 
 def _print_results(results: Sequence[Result], fmt: str, everything: bool) -> None:
+    from .output import json_lines, shown, table
+
     if fmt == "json":
         sys.stdout.write(json_lines(results))
     elif results:
@@ -180,6 +179,8 @@ def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Windo
                  now: datetime | None = None) -> tuple[list[Result], list[str]]:
     """Run each (monitor, window) of ``plan`` against the configured store, evaluate alerts, and
     send the notifications that are due (what fails stays queued for the daemon's dispatcher)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .alerts.dispatcher import Dispatcher
     from .alerts.evaluate import AlertContext
     from .engine import default_owner, run_monitor
@@ -441,6 +442,9 @@ COMMANDS = {"init": cmd_init, "validate": cmd_validate, "check": cmd_check, "dem
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Imported once the arguments parse, so that --help and --version do without SQLAlchemy.
+    from sqlalchemy.exc import SQLAlchemyError
+
     default = logging.INFO if args.command in ("run", "serve") else logging.WARNING
     level = [default, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logs.setup(level, args.log_format)

@@ -14,9 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -91,6 +88,8 @@ def window_warnings(settings: Settings) -> list[str]:
     """One line per monitor whose recent windows are too small for some or all of its detectors
     to alert (under their ``min_rows``). Read from a SQLite store's run history only: ``validate``
     makes no network calls, so a server store is not asked."""
+    from sqlalchemy.engine import make_url
+
     url = settings.store.url.reveal()
     if make_url(url).get_backend_name() != "sqlite":
         return []
@@ -114,6 +113,9 @@ def window_warnings(settings: Settings) -> list[str]:
 def _usual_rows(url: str, monitor: str) -> int | None:
     """The median current rows of the monitor's last succeeded runs; None without history (a
     SQLite store that does not exist yet is not created for the question)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .store import Store
 
     parsed = make_url(url)
