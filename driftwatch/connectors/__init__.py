@@ -34,7 +34,7 @@ class Connector(Protocol):
 from .file import FileConnector  # noqa: E402
 from .sql import SqlConnector  # noqa: E402
 
-BUILTIN: dict[str, type] = {"file": FileConnector, "sql": SqlConnector}
-REGISTRY: Registry[object] = Registry("driftwatch.connectors", BUILTIN)
+BUILTIN: dict[str, type[Connector]] = {"file": FileConnector, "sql": SqlConnector}
+REGISTRY: Registry[Connector] = Registry("driftwatch.connectors", BUILTIN, Connector)
 
 __all__ = ["BUILTIN", "REGISTRY", "Connector", "FileConnector", "SqlConnector"]

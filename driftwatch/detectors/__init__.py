@@ -44,10 +44,10 @@ from .multivariate import MultivariateDetector  # noqa: E402
 from .performance import PerformanceDetector  # noqa: E402
 from .quality import QualityDetector  # noqa: E402
 
-BUILTIN: dict[str, type] = {"drift": DriftDetector, "quality": QualityDetector,
+BUILTIN: dict[str, type[Detector]] = {"drift": DriftDetector, "quality": QualityDetector,
                             "performance": PerformanceDetector, "fairness": FairnessDetector,
                             "multivariate": MultivariateDetector}
-REGISTRY: Registry[object] = Registry("driftwatch.detectors", BUILTIN)
+REGISTRY: Registry[Detector] = Registry("driftwatch.detectors", BUILTIN, Detector)
 
 __all__ = ["BUILTIN", "REGISTRY", "CurrentData", "Detector", "DriftDetector", "FairnessDetector",
            "MultivariateDetector", "PerformanceDetector", "QualityDetector", "joint_rows_wanted"]

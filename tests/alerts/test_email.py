@@ -30,6 +30,7 @@ from driftwatch.config.problems import Problems
 from driftwatch.errors import DeliveryError
 from driftwatch.model import Window
 from driftwatch.secrets import Secret
+from driftwatch.testing import check_channel
 
 from ..conftest import free_port
 
@@ -382,3 +383,9 @@ def test_config_table_builds_the_channel() -> None:
     assert problems.format() == []
     assert built == EmailChannel(host="smtp.example.com", to=("ops@example.com",), sender=SENDER, port=465,
                                  tls="ssl", username="dw", password=Secret(PASSWORD))
+
+
+def test_passes_the_plugin_contract_checks(plain: Server) -> None:
+    """``driftwatch.testing.check_channel``, as a plugin's tests would call it, passes the built-in."""
+    delivery = check_channel(channel(plain.port, tls="none"))
+    assert delivery.status.startswith("250") and len(plain.handler.received) == 1

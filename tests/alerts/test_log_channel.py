@@ -12,6 +12,7 @@ from driftwatch.alerts.message import Item, Message
 from driftwatch.config.plugins import build
 from driftwatch.config.problems import Problems
 from driftwatch.model import Window
+from driftwatch.testing import check_channel, sample_message
 
 
 def make_message() -> Message:
@@ -63,3 +64,11 @@ def test_bad_settings_are_rejected_naming_the_key(table: dict[str, object], prob
     problems = Problems("dw.toml")
     assert build(LogChannel, table, "channels.demo", problems) is None
     assert problems.format() == [f"dw.toml: {problem}"]
+
+
+def test_passes_the_plugin_contract_checks(caplog: pytest.LogCaptureFixture) -> None:
+    """``driftwatch.testing.check_channel``, as a plugin's tests would call it, passes the built-in."""
+    with caplog.at_level(logging.WARNING, logger="driftwatch.alerts"):
+        check_channel(LogChannel())
+    assert [r.getMessage().splitlines()[0] for r in caplog.records] == [
+        f"[driftwatch] FIRING {sample_message().monitor}: 2 alerts (first notification)"]

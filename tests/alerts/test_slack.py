@@ -27,6 +27,7 @@ from driftwatch.alerts.message import Item, Message
 from driftwatch.errors import DeliveryError
 from driftwatch.model import Window
 from driftwatch.secrets import Secret
+from driftwatch.testing import check_channel, sample_message
 
 TOKEN = "xoxb-1234-test-token-do-not-print"
 HOOK_PATH = "/services/T000/B000/hooksecretXYZ"
@@ -384,3 +385,10 @@ def test_config_errors_name_the_key_and_never_the_secret(kwargs: dict[str, Any],
 def test_plain_http_webhook_only_on_this_machine() -> None:
     assert SlackChannel(webhook_url=Secret("http://localhost:8080/hook")).webhook_url is not None
     assert SlackChannel(webhook_url=Secret("http://127.0.0.1:8080/hook")).webhook_url is not None
+
+
+def test_passes_the_plugin_contract_checks(slack: FakeSlack) -> None:
+    """``driftwatch.testing.check_channel``, as a plugin's tests would call it, passes the built-in."""
+    delivery = check_channel(bot(slack))
+    [seen] = slack.requests
+    assert delivery.status == "200" and sample_message().monitor in seen.body["text"]

@@ -32,6 +32,7 @@ from driftwatch.config.problems import Problems
 from driftwatch.errors import DeliveryError
 from driftwatch.model import Window
 from driftwatch.secrets import Secret
+from driftwatch.testing import check_channel, sample_message
 from driftwatch.webhooks import verify
 
 UTC = timezone.utc
@@ -425,3 +426,10 @@ def test_an_alertmanager_summary_says_what_lies_behind_the_figure() -> None:
     behind = replace(base, items=(replace(base.items[0], summary="moved most: a, b"), base.items[1]))
     firing = json.loads(alertmanager_body(behind))["alerts"][0]
     assert firing["annotations"]["summary"] == "churn: drift age psi = 0.4 (threshold 0.2); moved most: a, b"
+
+
+def test_passes_the_plugin_contract_checks(receiver: Receiver) -> None:
+    """``driftwatch.testing.check_channel``, as a plugin's tests would call it, passes the built-in."""
+    delivery = check_channel(WebhookChannel(url=Secret(receiver.url), secret=Secret(SECRET)))
+    [request] = receiver.requests
+    assert delivery.status == "200" and json.loads(request.body)["data"]["monitor"] == sample_message().monitor

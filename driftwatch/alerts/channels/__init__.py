@@ -52,6 +52,6 @@ from .slack import SlackChannel  # noqa: E402
 from .webhook import WebhookChannel  # noqa: E402
 
 #: The channels shipped here, by their ``type``; plugins add more under ``driftwatch.channels``.
-BUILTIN: dict[str, type] = {"email": EmailChannel, "log": LogChannel, "slack": SlackChannel,
+BUILTIN: dict[str, type[Channel]] = {"email": EmailChannel, "log": LogChannel, "slack": SlackChannel,
                             "webhook": WebhookChannel}
-REGISTRY: Registry[object] = Registry("driftwatch.channels", BUILTIN)
+REGISTRY: Registry[Channel] = Registry("driftwatch.channels", BUILTIN, Channel)
