@@ -32,7 +32,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     10: ("engine", "calibrate", "api", "plugins", "testing"),
     11: ("web/",),
     12: ("scheduler",),
-    13: ("cli", "cli_alerts", "cli_calibrate", "cli_explain", "cli_report", "demo/"),
+    13: ("cli/", "demo/"),
 }
 #: docs/architecture.md's arrows that are never drawn, whatever the layers allow.
 NEVER: dict[str, tuple[str, ...]] = {

@@ -18,19 +18,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, logs
-from .cli_alerts import cmd_outbox, cmd_silence
-from .cli_calibrate import add_parser as add_calibrate_parser
-from .cli_calibrate import cmd_calibrate, window_warnings
-from .cli_explain import add_parser as add_explain_parser
-from .cli_explain import cmd_explain
-from .cli_report import add_parser as add_report_parser
-from .cli_report import cmd_report
-from .errors import ConfigError, DriftwatchError, StoreError
+from .. import __version__, logs
+from ..errors import ConfigError, DriftwatchError, StoreError
+from .alerts import cmd_outbox, cmd_silence
+from .calibrate import add_parser as add_calibrate_parser
+from .calibrate import cmd_calibrate, window_warnings
+from .explain import add_parser as add_explain_parser
+from .explain import cmd_explain
+from .report import add_parser as add_report_parser
+from .report import cmd_report
 
 if TYPE_CHECKING:
-    from .config import MonitorSettings, Settings
-    from .model import Result, Window
+    from ..config import MonitorSettings, Settings
+    from ..model import Result, Window
 
 log = logging.getLogger("driftwatch")
 
@@ -127,7 +127,7 @@ def _error(message: str) -> None:
 
 
 def _print_results(results: Sequence[Result], fmt: str, everything: bool) -> None:
-    from .output import json_lines, shown, table
+    from ..output import json_lines, shown, table
 
     if fmt == "json":
         sys.stdout.write(json_lines(results))
@@ -150,7 +150,7 @@ def _parse_time(text: str) -> datetime:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .demo import EXAMPLE_CONFIG
+    from ..demo import EXAMPLE_CONFIG
 
     target = Path(args.path)
     if target.exists() and not args.force:
@@ -162,7 +162,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .config import load
+    from ..config import load
 
     path = args.config or args.path
     if not path:
@@ -181,11 +181,11 @@ def _run_windows(settings: Settings, plan: Sequence[tuple[MonitorSettings, Windo
     send the notifications that are due (what fails stays queued for the daemon's dispatcher)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .alerts.dispatcher import Dispatcher
-    from .alerts.evaluate import AlertContext
-    from .engine import default_owner, run_monitor
-    from .secrets import redact_url
-    from .store import Store
+    from ..alerts.dispatcher import Dispatcher
+    from ..alerts.evaluate import AlertContext
+    from ..engine import default_owner, run_monitor
+    from ..secrets import redact_url
+    from ..store import Store
 
     results: list[Result] = []
     failures: list[str] = []
@@ -226,7 +226,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from .config import load
+    from ..config import load
 
     settings = load(args.config)
     monitors = list(settings.monitors)
@@ -264,8 +264,8 @@ def _latest(monitor: MonitorSettings, now: datetime) -> Window | None:
 
 
 def _check_files(args: argparse.Namespace) -> int:
-    from .api import check
-    from .connectors import FileConnector
+    from ..api import check
+    from ..connectors import FileConnector
 
     try:
         reference = FileConnector(path=args.reference).fetch(None, None)
@@ -282,10 +282,10 @@ def _check_files(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
-    from .alerts.channels.log import LogChannel
-    from .config import load
-    from .demo.summary import summary
+    from .. import demo
+    from ..alerts.channels.log import LogChannel
+    from ..config import load
+    from ..demo.summary import summary
 
     if not 1 <= args.days <= MAX_DEMO_DAYS:
         _error(f"--days: must be between 1 and {MAX_DEMO_DAYS}")
@@ -323,8 +323,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _messages(settings: Settings, run_ids: set[int]) -> dict[int, int]:
     """The alert messages each of ``run_ids`` queued, read back from the store."""
-    from .store import Store
-    from .store.outbox import messages_by_run
+    from ..store import Store
+    from ..store.outbox import messages_by_run
 
     store = Store(settings.store.url.reveal())
     try:
@@ -342,7 +342,7 @@ def _freeze_startup_objects() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .scheduler import Daemon
+    from ..scheduler import Daemon
 
     daemon = Daemon(args.config, web=not args.no_web, dispatcher=not args.no_dispatcher, host=args.host,
                     port=args.port)
@@ -353,10 +353,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .config import load
-    from .store import Store
-    from .web import create_app
-    from .web.server import WebServer
+    from ..config import load
+    from ..store import Store
+    from ..web import create_app
+    from ..web.server import WebServer
 
     settings = load(args.config)
     store = Store(settings.store.url.reveal())
@@ -380,10 +380,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .config import load
-    from .engine import execute_run
-    from .scheduler import Runner
-    from .store import Store
+    from ..config import load
+    from ..engine import execute_run
+    from ..scheduler import Runner
+    from ..store import Store
 
     settings = load(args.config)
     try:
@@ -424,8 +424,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .config import load
-    from .store.migrate import current, upgrade
+    from ..config import load
+    from ..store.migrate import current, upgrade
 
     settings = load(args.config)
     url = settings.store.url.reveal()
@@ -467,7 +467,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 EXIT_OK = 0
 #: ``outbox.id`` is 64-bit and ``silences.id`` 32-bit on PostgreSQL: a bigger number names no row,
@@ -22,10 +22,10 @@ MAX_SILENCE_ID = 2**31 - 1
 def cmd_silence(args: argparse.Namespace) -> int:
     import getpass
 
-    from .config import load
-    from .store import Store
-    from .store import alerts as store_alerts
-    from .timeutil import parse_duration
+    from ..config import load
+    from ..store import Store
+    from ..store import alerts as store_alerts
+    from ..timeutil import parse_duration
 
     settings = load(args.config)
     store = Store(settings.store.url.reveal())
@@ -66,9 +66,9 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from .config import load
-    from .store import Store
-    from .store import outbox as store_outbox
+    from ..config import load
+    from ..store import Store
+    from ..store import outbox as store_outbox
 
     settings = load(args.config)
     store = Store(settings.store.url.reveal())

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from ..config import Settings
 
 EXIT_OK, EXIT_OVER = 0, 1
 #: Past runs whose window sizes make the "usual" size.
@@ -37,9 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import calibrate, report
-    from .config import load
-    from .engine import read_reference
+    from ..calibrate import calibrate, report
+    from ..config import load
+    from ..engine import read_reference
 
     settings = load(args.config)
     monitors = list(settings.monitors)
@@ -116,7 +116,7 @@ def _usual_rows(url: str, monitor: str) -> int | None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .store import Store
+    from ..store import Store
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"

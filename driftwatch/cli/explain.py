@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,12 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .cli import _parse_time
-    from .config import load
-    from .engine import load_reference
-    from .pushdown import PushdownUnavailable
-    from .pushdown.run import rows_needed
-    from .store import Store
+    from ..config import load
+    from ..engine import load_reference
+    from ..pushdown import PushdownUnavailable
+    from ..pushdown.run import rows_needed
+    from ..store import Store
+    from . import _parse_time
 
     settings = load(args.config)
     names = [m.name for m in settings.monitors]

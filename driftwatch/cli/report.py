@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,10 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .config import load
-    from .store import Store
-    from .web.api import MAX_SMALL_ID
-    from .web.export import stored_run_html, write_atomically
+    from ..config import load
+    from ..store import Store
+    from ..web.api import MAX_SMALL_ID
+    from ..web.export import stored_run_html, write_atomically
 
     if not 1 <= args.run <= MAX_SMALL_ID:  # a run id the store could hold at all
         raise ConfigError(f"--run: no run {args.run} in the store")
