@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import gc
 
-from driftwatch.cli import _freeze_startup_objects
+from driftwatch.cli.daemon import freeze_startup_objects
 
 
 def test_startup_objects_are_moved_out_of_the_collectors_reach() -> None:
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
     try:
-        _freeze_startup_objects()
+        freeze_startup_objects()
         assert gc.get_freeze_count() > 10_000  # the imported modules, at least
     finally:
         gc.unfreeze()

@@ -1,8 +1,8 @@
 """The operators' alert commands of ``driftwatch``: ``silence`` and ``outbox``.
 
-Kept apart from ``cli.py`` (which parses arguments and runs the monitors) because they only read
-and change the alerting tables; both print one line per row and exit 0, or raise ``ConfigError``
-for bad input, which ``cli.main`` turns into one line on stderr and exit status 2.
+They only read and change the alerting tables; both print one line per row and exit 0, or
+raise ``ConfigError`` for bad input, which ``cli.main`` turns into one line on stderr and exit
+status 2.
 """
 
 from __future__ import annotations
@@ -11,12 +11,33 @@ import argparse
 from datetime import datetime, timezone
 
 from ..errors import ConfigError
+from .common import EXIT_OK
 
-EXIT_OK = 0
 #: ``outbox.id`` is 64-bit and ``silences.id`` 32-bit on PostgreSQL: a bigger number names no row,
 #: and the database would refuse it (SQLite: OverflowError) rather than find nothing.
 MAX_OUTBOX_ID = 2**63 - 1
 MAX_SILENCE_ID = 2**31 - 1
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("silence", help="silence alerts for a while, list silences, or end one")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--monitor", help="the monitor to silence (required to create one)")
+    p.add_argument("--detector", help="only this detector's alerts")
+    p.add_argument("--feature", help="only this feature's alerts ('' for data-set level)")
+    p.add_argument("--metric", help="only this metric's alerts")
+    p.add_argument("--for", dest="duration", help="how long, e.g. 4h or 2d")
+    p.add_argument("--reason", help="why (shown on the page and in the list)")
+    p.add_argument("--by", default=None, help="who (default: $USER)")
+    p.add_argument("--list", action="store_true", help="list silences that are pending or active")
+    p.add_argument("--expire", type=int, metavar="ID", help="end the silence with this id now")
+
+    p = sub.add_parser("outbox", help="queued notifications: list them, or send one again")
+    p.add_argument("action", choices=("list", "retry"), help="list: newest first; retry: queue ID again now")
+    p.add_argument("id", nargs="?", type=int, help="retry: the outbox id")
+    p.add_argument("--config", required=True, help="config file")
+    p.add_argument("--state", choices=("pending", "delivered", "dead"), help="list: only rows in this state")
+    p.add_argument("--limit", type=int, default=50, help="list: at most this many rows (default: 50)")
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
@@ -96,3 +117,6 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         store.dispose()
+
+
+COMMANDS = {"silence": cmd_silence, "outbox": cmd_outbox}

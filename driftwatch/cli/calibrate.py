@@ -1,7 +1,7 @@
 """``driftwatch calibrate``: the A/A dry run of ``driftwatch.calibrate`` for configured monitors,
 and the window-size warnings ``driftwatch validate`` adds from the same run history.
 
-Kept apart from ``cli.py``: it reads the reference and the store's run history but writes
+it reads the reference and the store's run history but writes
 nothing. Exit 0 when every monitor's expected false pages per 30 days are within ``--budget``,
 1 when one is over it, 2 for bad input (``ConfigError`` through ``cli.main``).
 """
@@ -24,7 +24,7 @@ EXIT_OK, EXIT_OVER = 0, 1
 HISTORY = 30
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("calibrate", help="A/A dry run: expected false pages and detectable drift per monitor")
     p.add_argument("--config", required=True, help="config file")
     p.add_argument("--monitor", action="append", help="only this monitor (repeatable)")
@@ -131,3 +131,6 @@ def _usual_rows(url: str, monitor: str) -> int | None:
     finally:
         store.dispose()
     return int(statistics.median(sizes)) if sizes else None
+
+
+COMMANDS = {"calibrate": cmd_calibrate}

@@ -1,6 +1,6 @@
 """``driftwatch explain``: the SQL a monitor's window would run in its database, before it runs.
 
-Kept apart from ``cli.py``. It says which path the monitor's latest complete window takes
+It says which path the monitor's latest complete window takes
 (profiled in the database, or pulled and why) and prints each statement compiled for the
 database, with its bound parameters listed apart (they are never in the SQL). It reads the
 database's column types and the reference profile (from the store's cache, as a run does) and
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from ..errors import ConfigError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("explain", help="print the SQL a monitor's window would run in its database")
     p.add_argument("--config", required=True, help="config file")
     p.add_argument("--monitor", required=True, help="the monitor")
@@ -28,14 +28,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..pushdown import PushdownUnavailable
     from ..pushdown.run import rows_needed
     from ..store import Store
-    from . import _parse_time
+    from .common import parse_time
 
     settings = load(args.config)
     names = [m.name for m in settings.monitors]
     if args.monitor not in names:
         raise ConfigError(f"--monitor: unknown monitor {args.monitor!r} (configured: {', '.join(sorted(names))})")
     monitor = settings.monitor(args.monitor)
-    now = _parse_time(args.at) if args.at else datetime.now(timezone.utc)
+    now = parse_time(args.at) if args.at else datetime.now(timezone.utc)
     end = monitor.schedule.latest_end(now)
     if end is None:
         raise ConfigError(f"--at: no complete window of monitor {monitor.name!r} ends by {now.isoformat()}")
@@ -69,3 +69,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if params:
             print("-- parameters: " + ", ".join(f"{name} = {value!r}" for name, value in params.items()))
     return 0
+
+
+COMMANDS = {"explain": cmd_explain}

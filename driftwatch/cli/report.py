@@ -1,6 +1,6 @@
 """``driftwatch report``: one stored run's report as a single HTML file that opens offline.
 
-Kept apart from ``cli.py``. The file shows what the run page ``/runs/ID`` shows (the same
+The file shows what the run page ``/runs/ID`` shows (the same
 templates and charts, ``driftwatch.web.export``), for attaching to a ticket or reading where
 the web app is out of reach. Exit 0; 2 for bad input (an unknown run or segment, a path that
 cannot be written), with nothing written.
@@ -14,7 +14,7 @@ import sys
 from ..errors import ConfigError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("report", help="write one stored run's report as a standalone HTML file")
     p.add_argument("--config", required=True, help="config file")
     p.add_argument("--run", required=True, type=int, metavar="ID", help="the run's id (the web page's /runs/ID)")
@@ -42,3 +42,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_atomically(args.output or f"run-{args.run}.html", document)
     print(f"wrote {path}")
     return 0
+
+
+COMMANDS = {"report": cmd_report}
