@@ -1,8 +1,9 @@
-"""Documentation tests: what the code accepts and promises is what README and the example say.
+"""Documentation tests: what the code accepts and promises is what README, docs/ and the example say.
 
-Every config key the code accepts appears in ``config.example.toml`` and in README; every
-``Result`` field is in README's JSON contract table; README's first two ``sh`` blocks are the
-demo and the test command, and ``.ci/run`` runs exactly the second; the example holds no secret.
+Every config key the code accepts appears in ``config.example.toml`` and in docs/configuration.md;
+every ``Result`` field is in the JSON contract table of docs/api.md; every command and option is in
+docs/commands.md; README's first two ``sh`` blocks are the demo and the test command, and
+``.ci/run`` runs exactly the second; the example holds no secret.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ from driftwatch.profiling import ProfileOptions
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS = REPO / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
+API = (DOCS / "api.md").read_text(encoding="utf-8")
+COMMANDS = (DOCS / "commands.md").read_text(encoding="utf-8")
 EXAMPLE = REPO / "config.example.toml"
 EXAMPLE_TEXT = EXAMPLE.read_text(encoding="utf-8")
 
@@ -88,10 +93,12 @@ def _without_fences(text: str) -> str:
     return re.sub(r"```.*?```", "", text, flags=re.DOTALL)
 
 
-def _readme_code_words() -> set[str]:
-    """Every identifier inside README's inline code spans (`...`)."""
+def _configuration_code_words() -> set[str]:
+    """Every identifier inside the inline code spans (`...`) of docs/configuration.md,
+    docs/alerts.md (channels and webhooks) and docs/statistics.md."""
     words: set[str] = set()
-    for span in re.findall(r"`([^`\n]+)`", _without_fences(README)):
+    others = "".join((DOCS / name).read_text(encoding="utf-8") for name in ("alerts.md", "statistics.md"))
+    for span in re.findall(r"`([^`\n]+)`", _without_fences(CONFIGURATION + others)):
         words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span))
     return words
 
@@ -117,19 +124,20 @@ def test_config_key_in_example(where: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(("where", "key"), ALL_KEYS, ids=[f"{w}:{k}" for w, k in ALL_KEYS])
-def test_config_key_in_readme(where: str, key: str) -> None:
-    assert key in _readme_code_words(), f"{where} key {key!r} is not in README (as `code`)"
+def test_config_key_in_configuration_reference(where: str, key: str) -> None:
+    assert key in _configuration_code_words(), f"{where} key {key!r} is not in docs/ (as `code`)"
 
 
-def test_readme_documents_connector_and_detector_keys_in_their_paragraph() -> None:
-    """Each plugin's keys are listed in the README paragraph that starts with its name."""
+def test_configuration_documents_connector_and_detector_keys_in_their_paragraph() -> None:
+    """Each plugin's keys are listed in docs/configuration.md's paragraph that starts with its name."""
     paragraphs = {
         "File connector": FileConnector, "SQL connector": SqlConnector,
         "Drift detector": DriftDetector, "Quality detector": QualityDetector,
         "Performance detector": PerformanceDetector, "Fairness detector": FairnessDetector,
     }
     for title, cls in paragraphs.items():
-        match = re.search(rf"^{title} \(`type = \"(\w+)\"`\):(.*?)(?:\n\n)", README, re.MULTILINE | re.DOTALL)
+        match = re.search(rf"^{title} \(`type = \"(\w+)\"`\):(.*?)(?:\n\n)", CONFIGURATION,
+                          re.MULTILINE | re.DOTALL)
         assert match, title
         assert match.group(1) == cls.name  # type: ignore[attr-defined]
         words = set(re.findall(r"`([A-Za-z_]+)", match.group(2)))
@@ -137,17 +145,17 @@ def test_readme_documents_connector_and_detector_keys_in_their_paragraph() -> No
         assert not missing, f"{title}: {missing} not listed"
 
 
-def test_profile_keys_in_readme_table() -> None:
+def test_profile_keys_in_configuration_table() -> None:
     for key in _fields(ProfileOptions):
         default = getattr(ProfileOptions(), key)
-        assert re.search(rf"^\| `profile\.{key}` \| `{default}` \|", README, re.MULTILINE), key
+        assert re.search(rf"^\| `profile\.{key}` \| `{default}` \|", CONFIGURATION, re.MULTILINE), key
 
 
 # -- the JSON contract -----------------------------------------------------------------------
 
 
 def _json_contract_fields() -> list[str]:
-    section = README.split("## JSON output", 1)[1].split("\n## ", 1)[0]
+    section = API.split("## JSON output", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE)
 
 
@@ -160,7 +168,7 @@ def test_every_result_field_in_the_json_contract() -> None:
 
 
 def test_json_contract_example_has_every_field() -> None:
-    section = README.split("## JSON output", 1)[1].split("\n## ", 1)[0]
+    section = API.split("## JSON output", 1)[1].split("\n## ", 1)[0]
     example = re.search(r"```json\n(.*?)\n```", section, re.DOTALL)
     assert example
     assert list(json.loads(example.group(1))) == _json_contract_fields()
@@ -201,13 +209,13 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 @pytest.mark.parametrize("command", sorted(_subcommands()))
-def test_every_command_and_option_in_readme(command: str) -> None:
-    section = README.split("## Commands", 1)[1].split("\n## ", 1)[0]
+def test_every_command_and_option_in_the_commands_reference(command: str) -> None:
+    section = COMMANDS.split("## Commands", 1)[1].split("\n## ", 1)[0]
     assert f"`driftwatch {command}" in section
     options = [o for a in _subcommands()[command]._actions for o in a.option_strings
                if o.startswith("--") and o != "--help"]
     missing = [o for o in options if not re.search(rf"{re.escape(o)}\b", section)]
-    assert not missing, f"driftwatch {command}: {missing} not in README's command table"
+    assert not missing, f"driftwatch {command}: {missing} not in docs/commands.md's command table"
 
 
 # -- the example config ------------------------------------------------------------------------
@@ -218,7 +226,7 @@ def test_example_is_valid_as_is() -> None:
 
 
 def test_packaged_example_is_the_same_file() -> None:
-    """``driftwatch init`` and ``demo`` copy the packaged file; README points at the root one."""
+    """``driftwatch init`` and ``demo`` copy the packaged file; the docs point at the root one."""
     assert EXAMPLE_CONFIG.read_text(encoding="utf-8") == EXAMPLE_TEXT
 
 
