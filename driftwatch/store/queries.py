@@ -37,50 +37,24 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, literal_column, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select
+from sqlalchemy.sql import Executable
 
 from .alert_tables import alert_states
-from .results import results_query
+from .results import StoredResult, results_query, stored_result
 from .runs import RunRecord
 from .runs import _record as _run_record
 from .tables import results as results_table
 from .tables import runs as runs_table
 
-__all__ = ["DURATION_BUCKETS", "ResultRow", "RunStats", "alert_counts", "alerts", "drift_shares", "firing_counts",
-           "has_runs", "last_runs", "latest_figures", "monitors_in_store", "results_count_since", "results_page",
-           "run_results", "run_stats", "runs_page"]
+__all__ = ["DURATION_BUCKETS", "RunStats", "alert_counts", "alerts", "drift_shares", "firing_counts",
+           "firing_counts_query", "has_runs", "last_runs", "latest_figures", "monitors_in_store", "results_count_since",
+           "results_page", "run_results", "run_results_query", "run_stats", "runs_page", "runs_page_query"]
 
 #: Upper bounds (seconds) of the run duration histogram: from sub-second file checks to an hour
 #: of warehouse profiling. Fixed, so every replica's histogram adds up with the others'.
 DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
                                        1800.0, 3600.0)
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One ``results`` row with its id (the API's cursor needs it; ``Result`` has none)."""
-
-    id: int
-    run_id: int
-    monitor: str
-    window_start: datetime
-    window_end: datetime
-    detector: str
-    feature: str
-    metric: str
-    value: float | None
-    p_value: float | None
-    threshold: float | None
-    status: str
-    details: dict[str, Any]
-    #: ``""`` for the whole window, ``column=value`` for one segment of it.
-    segment: str = ""
-
-
-def _result_row(row: Any) -> ResultRow:
-    fields = {name: getattr(row, name) for name in ResultRow.__dataclass_fields__}
-    fields["details"] = fields["details"] if fields["details"] is not None else {}
-    return ResultRow(**fields)
 
 
 def monitors_in_store(engine: Engine) -> list[str]:
@@ -115,12 +89,23 @@ def last_runs(engine: Engine, monitors: Iterable[str] | None = None, *, status: 
     return latest
 
 
-def firing_counts(engine: Engine) -> dict[str, int]:
-    """Firing alerts per monitor (``ix_alert_states_monitor_state``)."""
+def _rows(connectable: Engine | Connection, query: Executable) -> list[Any]:
+    """``query``'s rows, on the caller's connection (a page reads in one) or a new one."""
+    if isinstance(connectable, Connection):
+        return list(connectable.execute(query))
+    with connectable.connect() as conn:
+        return list(conn.execute(query))
+
+
+def firing_counts_query() -> Select[Any]:
+    """The statement behind ``firing_counts`` (``ix_alert_states_monitor_state``)."""
     a = alert_states
-    with engine.connect() as conn:
-        rows = conn.execute(select(a.c.monitor, func.count()).where(a.c.state == "firing").group_by(a.c.monitor))
-        return {row[0]: int(row[1]) for row in rows}
+    return select(a.c.monitor, func.count()).where(a.c.state == "firing").group_by(a.c.monitor)
+
+
+def firing_counts(connectable: Engine | Connection) -> dict[str, int]:
+    """Firing alerts per monitor."""
+    return {row[0]: int(row[1]) for row in _rows(connectable, firing_counts_query())}
 
 
 def alert_counts(engine: Engine) -> dict[tuple[str, str], int]:
@@ -146,25 +131,28 @@ def alerts(engine: Engine, *, state: str | None = "firing", monitor: str | None 
         return list(conn.execute(query.order_by(a.c.monitor, a.c.fingerprint).limit(limit)))
 
 
-def runs_page(engine: Engine, monitor: str, *, limit: int,
-              before: tuple[datetime, int] | None = None) -> list[RunRecord]:
-    """Up to ``limit`` runs of ``monitor``, newest window first, strictly after the cursor
-    ``before = (window_end, id)`` of the previous page's last run in that order."""
+def runs_page_query(monitor: str, *, limit: int, before: tuple[datetime, int] | None = None) -> Select[Any]:
+    """The statement behind ``runs_page`` (``ix_runs_monitor_window_end``)."""
     t = runs_table
     query = select(t).where(t.c.monitor == monitor)
     if before is not None:
         end, run_id = before
         # window_end <= end first: a range the index can seek; the OR only breaks ties.
         query = query.where(t.c.window_end <= end, or_(t.c.window_end < end, t.c.id < run_id))
-    query = query.order_by(t.c.window_end.desc(), t.c.id.desc()).limit(limit)
-    with engine.connect() as conn:
-        return [_run_record(row) for row in conn.execute(query)]
+    return query.order_by(t.c.window_end.desc(), t.c.id.desc()).limit(limit)
+
+
+def runs_page(connectable: Engine | Connection, monitor: str, *, limit: int,
+              before: tuple[datetime, int] | None = None) -> list[RunRecord]:
+    """Up to ``limit`` runs of ``monitor``, newest window first, strictly after the cursor
+    ``before = (window_end, id)`` of the previous page's last run in that order."""
+    return [_run_record(row) for row in _rows(connectable, runs_page_query(monitor, limit=limit, before=before))]
 
 
 def results_page(engine: Engine, *, monitor: str, metric: str | None = None, feature: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, limit: int,
                  after: tuple[datetime, int] | None = None, run_id: int | None = None,
-                 segment: str | None = None) -> list[ResultRow]:
+                 segment: str | None = None) -> list[StoredResult]:
     """Up to ``limit`` results of ``monitor`` by ``(window_end, id)``, strictly after the cursor
     ``after``; ``since``/``until`` bound ``window_end`` inclusively (aware datetimes).
 
@@ -180,15 +168,24 @@ def results_page(engine: Engine, *, monitor: str, metric: str | None = None, fea
         end, row_id = after
         query = query.where(t.c.window_end >= end, or_(t.c.window_end > end, t.c.id > row_id))
     with engine.connect() as conn:
-        return [_result_row(row) for row in conn.execute(query)]
+        return [stored_result(row) for row in conn.execute(query)]
 
 
-def run_results(engine: Engine, run_id: int, *, limit: int = 100_000) -> list[ResultRow]:
-    """The results of one run (``ix_results_run_id``), in insertion order."""
+def run_results_query(run_id: int, *, segment: str | None = None, limit: int | None = None) -> Select[Any]:
+    """The statement behind ``run_results`` (``ix_results_run_id``)."""
     t = results_table
-    with engine.connect() as conn:
-        return [_result_row(row) for row in conn.execute(
-            select(t).where(t.c.run_id == run_id).order_by(t.c.id).limit(limit))]
+    query = select(t).where(t.c.run_id == run_id)
+    if segment is not None:
+        query = query.where(t.c.segment == segment)
+    query = query.order_by(t.c.id)
+    return query.limit(limit) if limit is not None else query
+
+
+def run_results(connectable: Engine | Connection, run_id: int, *, segment: str | None = None,
+                limit: int | None = None) -> list[StoredResult]:
+    """The results of run ``run_id`` in the order they were stored: one segment's (``""``: the
+    whole window's) or, with ``segment=None``, all of them; at most ``limit``."""
+    return [stored_result(row) for row in _rows(connectable, run_results_query(run_id, segment=segment, limit=limit))]
 
 
 @dataclass(frozen=True)
@@ -270,7 +267,7 @@ def results_count_since(engine: Engine, after_id: int) -> tuple[dict[tuple[str, 
 
 
 def latest_figures(engine: Engine, run_ids: Sequence[int], *, detector: str = "drift",
-                   segment: str | None = "") -> list[ResultRow]:
+                   segment: str | None = "") -> list[StoredResult]:
     """Per-feature results of ``detector`` in the given runs (``ix_results_run_id``), in stored
     order: the whole window's by default, one segment's, or (``segment=None``) every segment's."""
     if not run_ids:
@@ -281,7 +278,7 @@ def latest_figures(engine: Engine, run_ids: Sequence[int], *, detector: str = "d
         query = query.where(t.c.segment == segment)
     query = query.order_by(t.c.id)
     with engine.connect() as conn:
-        return [_result_row(row) for row in conn.execute(query)]
+        return [stored_result(row) for row in conn.execute(query)]
 
 
 def drift_shares(engine: Engine, run_ids: Sequence[int]) -> dict[str, float]:

@@ -33,14 +33,15 @@ from sqlalchemy import Connection, Float, Integer, String, TextClause, bindparam
 from sqlalchemy.sql import Executable
 
 from .alert_tables import outbox
+from .queries import firing_counts_query, run_results_query, runs_page, runs_page_query
 from .runs import RunRecord
 from .runs import _record as run_record
 from .tables import results as results_table
 from .tables import runs as runs_table
 
-__all__ = ["DataPoint", "MonitorRow", "ReportRow", "SPARK_WINDOWS", "SEGMENT_ROWS", "SegmentRow", "SparkPoint",
-           "dataset_series", "dead_outbox", "firing_counts", "last_success", "latest_run", "monitor_overview",
-           "run_page", "run_results", "run_segments", "statements"]
+__all__ = ["DataPoint", "MonitorRow", "SPARK_WINDOWS", "SEGMENT_ROWS", "SegmentRow", "SparkPoint",
+           "dataset_series", "dead_outbox", "last_success", "latest_run", "monitor_overview",
+           "run_page", "run_segments", "statements"]
 
 #: How many windows the overview's sparkline covers.
 SPARK_WINDOWS = 30
@@ -86,9 +87,6 @@ ORDER BY r.monitor, r.window_end, r.id
 """).bindparams(bindparam("spark_offset", SPARK_WINDOWS - 1, type_=Integer())).columns(
     monitor=String(), value=Float(), status=String())
 
-_FIRING = text("SELECT monitor, COUNT(*) AS n FROM alert_states WHERE state = 'firing' GROUP BY monitor"
-               ).columns(monitor=String(), n=Integer())
-
 
 @dataclass(frozen=True)
 class DataPoint:
@@ -118,23 +116,6 @@ class MonitorRow:
     name: str
     last_run: RunRecord | None
     last_success: RunRecord | None
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    """One stored result of a run, as the report shows it."""
-
-    id: int
-    detector: str
-    feature: str
-    metric: str
-    value: float | None
-    p_value: float | None
-    threshold: float | None
-    status: str
-    details: dict[str, Any]
-    #: ``""`` for the whole window, ``column=value`` for one segment of it.
-    segment: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,24 +154,9 @@ def drift_share_sparks(conn: Connection) -> dict[str, list[SparkPoint]]:
     return {name: list(points.values())[-SPARK_WINDOWS:] for name, points in sparks.items()}
 
 
-def firing_counts(conn: Connection) -> dict[str, int]:
-    """Firing alerts per monitor (``alert_states`` holds only alerts that are or were alerting)."""
-    return {row.monitor: int(row.n) for row in conn.execute(_FIRING)}
-
-
 def _latest_run_query(monitor: str) -> Executable:
     t = runs_table
     return select(t).where(t.c.monitor == monitor).order_by(t.c.window_end.desc(), t.c.id.desc()).limit(1)
-
-
-def _run_list_query(monitor: str, cursor: RunRecord | None, limit: int) -> Executable:
-    t = runs_table
-    query = select(t).where(t.c.monitor == monitor)
-    if cursor is not None:
-        # The index range is window_end <= cursor's; the OR only breaks ties within that window.
-        query = query.where((t.c.window_end <= cursor.window_end)
-                            & ((t.c.window_end < cursor.window_end) | (t.c.id < cursor.id)))
-    return query.order_by(t.c.window_end.desc(), t.c.id.desc()).limit(limit)
 
 
 def run_page(conn: Connection, monitor: str, *, before_id: int | None = None,
@@ -203,7 +169,8 @@ def run_page(conn: Connection, monitor: str, *, before_id: int | None = None,
         if row is None or row.monitor != monitor:
             return [], None
         cursor = run_record(row)
-    runs = [run_record(row) for row in conn.execute(_run_list_query(monitor, cursor, limit + 1))]
+    runs = runs_page(conn, monitor, limit=limit + 1,
+                     before=(cursor.window_end, cursor.id) if cursor is not None else None)
     more = len(runs) > limit
     runs = runs[:limit]
     return runs, (runs[-1].id if more and runs else None)
@@ -265,23 +232,6 @@ def dead_outbox(conn: Connection, monitor: str, *, limit: int = 20) -> list[Any]
     return list(conn.execute(_dead_query(monitor, limit)))
 
 
-def _results_query(run_id: int, segment: str | None = None) -> Executable:
-    t = results_table
-    query = select(t.c.id, t.c.detector, t.c.feature, t.c.metric, t.c.value, t.c.p_value, t.c.threshold,
-                   t.c.status, t.c.details, t.c.segment).where(t.c.run_id == run_id)
-    if segment is not None:
-        query = query.where(t.c.segment == segment)
-    return query.order_by(t.c.id)
-
-
-def run_results(conn: Connection, run_id: int, *, segment: str | None = None) -> list[ReportRow]:
-    """The results of run ``run_id`` in the order they were stored: one segment's (``""``: the
-    whole window's) or, with ``segment=None``, all of them."""
-    return [ReportRow(row.id, row.detector, row.feature, row.metric, row.value, row.p_value, row.threshold,
-                      row.status, dict(row.details or {}), row.segment)
-            for row in conn.execute(_results_query(run_id, segment))]
-
-
 def _segments_query(run_id: int) -> Executable:
     t = results_table
     is_rows = (t.c.detector == SEGMENT_ROWS[0]) & (t.c.metric == SEGMENT_ROWS[1])
@@ -302,18 +252,17 @@ def run_segments(conn: Connection, run_id: int) -> list[SegmentRow]:
 
 def statements(monitor: str, run_id: int, moment: datetime) -> Iterator[tuple[str, Executable | TextClause]]:
     """Every statement the pages send, with example parameters, for the bench to EXPLAIN."""
-    cursor = RunRecord(run_id, monitor, moment, moment, 1, "succeeded", "bench", moment, None, None, None, None, None)
     yield "overview: latest runs per monitor", _OVERVIEW
     yield "overview: drift-share sparklines", _SPARKS
-    yield "overview: firing alerts per monitor", _FIRING
+    yield "overview: firing alerts per monitor", firing_counts_query()
     yield "monitor: latest run", _latest_run_query(monitor)
     yield "monitor: latest success", _last_success_query(monitor)
-    yield "monitor: run list page", _run_list_query(monitor, None, 51)
-    yield "monitor: run list page (before_id)", _run_list_query(monitor, cursor, 51)
+    yield "monitor: run list page", runs_page_query(monitor, limit=51)
+    yield "monitor: run list page (before_id)", runs_page_query(monitor, limit=51, before=(moment, run_id))
     yield "monitor: chart start", _chart_since_query(monitor, CHART_RUNS)
     yield "monitor: data-set series", _series_query(monitor, moment)
     yield "monitor: dead outbox rows", _dead_query(monitor, 20)
-    yield "run: results", _results_query(run_id)
-    yield "run: results of one segment", _results_query(run_id, "")
+    yield "run: results", run_results_query(run_id)
+    yield "run: results of one segment", run_results_query(run_id, segment="")
     yield "run: segments", _segments_query(run_id)
     yield "run: by id", select(runs_table).where(runs_table.c.id == run_id)

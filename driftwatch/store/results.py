@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -63,22 +64,31 @@ def insert_results(conn: Connection, run_id: int, results: Sequence[Result], win
         conn.execute(insert(results_table), rows)
 
 
+@dataclass(frozen=True)
+class StoredResult(Result):
+    """A ``Result`` as the store keeps it, with its row id: the API pages by it and a report
+    breaks ties with it. Read from the store, ``run_id`` and the window are always set."""
+
+    id: int = 0
+
+
+def _fields(row: Any, names: Sequence[str]) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in names}
+    values["details"] = values["details"] if values["details"] is not None else {}
+    return values
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+_STORED_FIELDS = tuple(f.name for f in fields(StoredResult))
+
+
 def _to_result(row: Any) -> Result:
-    return Result(
-        monitor=row.monitor,
-        run_id=row.run_id,
-        window_start=row.window_start,
-        window_end=row.window_end,
-        detector=row.detector,
-        feature=row.feature,
-        metric=row.metric,
-        value=row.value,
-        p_value=row.p_value,
-        threshold=row.threshold,
-        status=row.status,
-        details=row.details if row.details is not None else {},
-        segment=row.segment,
-    )
+    return Result(**_fields(row, _RESULT_FIELDS))
+
+
+def stored_result(row: Any) -> StoredResult:
+    """A ``results`` row (every column selected) as a ``StoredResult``."""
+    return StoredResult(**_fields(row, _STORED_FIELDS))
 
 
 def results_query(*, run_id: int | None = None, monitor: str | None = None, metric: str | None = None,

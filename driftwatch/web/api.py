@@ -47,7 +47,7 @@ from .api_models import (
 if TYPE_CHECKING:
     from ..config import Settings
     from ..store import Store
-    from ..store.queries import ResultRow
+    from ..store.results import StoredResult
 
 __all__ = ["MAX_RESULTS", "MAX_RUNS", "router"]
 
@@ -100,11 +100,9 @@ def _run(run: RunRecord) -> RunOut:
                   error=run.error)
 
 
-def _result(row: ResultRow) -> ResultOut:
-    return ResultOut(id=row.id, run_id=row.run_id, monitor=row.monitor, window_start=row.window_start,
-                     window_end=row.window_end, detector=row.detector, feature=row.feature, metric=row.metric,
-                     value=_finite(row.value), p_value=_finite(row.p_value), threshold=_finite(row.threshold),
-                     status=row.status, details=row.details, segment=row.segment)
+def _result(row: StoredResult) -> ResultOut:
+    return ResultOut.model_validate({**vars(row), "details": dict(row.details), "value": _finite(row.value),
+                                     "p_value": _finite(row.p_value), "threshold": _finite(row.threshold)})
 
 
 def encode_cursor(window_end: datetime, row_id: int) -> str:
@@ -229,8 +227,10 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
                                     until=until, limit=limit + 1, after=after, segment=segment)
         more = len(rows) > limit
         rows = rows[:limit]
+        last = rows[-1] if rows else None  # a stored result always has its window end
         return ResultsPage(results=[_result(r) for r in rows],
-                           next_cursor=encode_cursor(rows[-1].window_end, rows[-1].id) if more else None)
+                           next_cursor=encode_cursor(last.window_end, last.id)
+                           if more and last is not None and last.window_end is not None else None)
 
     @api.get("/alerts", response_model=list[AlertOut], summary="Alerts in one state (firing by default)")
     def alerts(state: Literal["ok", "pending", "firing", "resolved"] = "firing",

@@ -24,8 +24,9 @@ from markupsafe import Markup
 from ..errors import ConfigError
 from ..jsonsafe import json_safe
 from ..model import SEVERITY, Result
-from ..store import Store, reports
+from ..store import Store, queries, reports
 from ..store.alerts import late_run
+from ..store.results import StoredResult
 from .report import RunReport, build_report
 from .templating import ago, environment
 
@@ -55,7 +56,7 @@ def stored_run_html(store: Store, run_id: int, *, segment: str = "", now: dateti
     with store.engine.connect() as conn:
         if segment and segment not in {s.segment for s in reports.run_segments(conn, run_id)}:
             raise ConfigError(f"--segment: run {run_id} has no segment {segment!r}")
-        report = build_report(reports.run_results(conn, run_id, segment=segment))
+        report = build_report(queries.run_results(conn, run_id, segment=segment))
         late = late_run(conn, run_id)
     title = f"run {record.id}{' · ' + segment if segment else ''} · {record.monitor} · driftwatch"
     return _render(report, title=title, now=now, run=record, late=late, segment=segment)
@@ -74,8 +75,7 @@ def results_html(results: Sequence[Result], *, now: datetime | None = None) -> s
     """The report of ``results`` (of one monitor and window, as ``check`` returns) as one HTML
     file; a segment's results are left out, as on the run page, which shows one segment at a time."""
     monitor, start, end = _one_run(results)
-    rows = [reports.ReportRow(i, r.detector, r.feature, r.metric, r.value, r.p_value, r.threshold, r.status,
-                              json_safe(r.details), r.segment)  # details as the store keeps them
+    rows = [StoredResult(**{**vars(r), "details": json_safe(r.details)}, id=i)  # details as the store keeps them
             for i, r in enumerate(results, start=1) if not r.segment]
     title = f"{monitor}{' · ' + f'{start:%Y-%m-%d %H:%M}' if start else ''} · driftwatch"
     return _render(build_report(rows), title=title, now=now, run=None, late=None, segment="", monitor=monitor,

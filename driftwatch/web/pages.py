@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..model import SEVERITY
-from ..store import reports
+from ..store import queries, reports
 from ..store.alerts import firing_states, late_run, list_silences
 from .api import MAX_SMALL_ID
 from .api_models import clean_text
@@ -154,7 +154,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
                                       alerts=[p.status in ("alert", "warn") for p in points],
                                       title=f"{name}: data-set drift share, last {len(points)} windows")
                     sparks[name] = (keys[name], chart, points[-1].value if points else None)
-            firing = reports.firing_counts(conn)
+            firing = queries.firing_counts(conn)
         lines = []
         for name in list(configured) + sorted(set(stored) - set(configured)):
             row = stored.get(name)
@@ -230,7 +230,7 @@ def router(store: Store, settings: Settings | None, *, clock: Callable[[], datet
             segments = reports.run_segments(conn, record.id)
             if segment and segment not in {s.segment for s in segments}:  # before the text reaches a query
                 return not_found(request, f"segment {segment!r} of run {record.id}")
-            report: RunReport = build_report(reports.run_results(conn, record.id, segment=segment))
+            report: RunReport = build_report(queries.run_results(conn, record.id, segment=segment))
             late = late_run(conn, record.id)
         title = f"run {record.id}{' · ' + segment if segment else ''} · {record.monitor} · driftwatch"
         return page(request, "run.html", title=title, run=record, report=report, late=late, now=clock(), ago=ago,

@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import SEVERITY
-from ..store.reports import ReportRow
+from ..store.results import StoredResult
 from .charts import finite, fmt_value
 from .charts_dist import distribution
 
@@ -58,7 +58,7 @@ class PerformanceRow:
     """A model-quality figure next to its reference value and the bound it was held to, and the
     segments its drop came from (none unless it alerted in a monitor with segments)."""
 
-    result: ReportRow
+    result: StoredResult
     reference: str
     interval: str
     n: str
@@ -83,7 +83,7 @@ class FairnessTable:
     """One sensitive column: its disparities and the per-group rates behind them."""
 
     attribute: str
-    metrics: list[ReportRow]
+    metrics: list[StoredResult]
     groups: list[GroupRow]
     excluded: list[str]
 
@@ -92,7 +92,7 @@ class FairnessTable:
 class RunReport:
     """Everything ``run.html`` draws for one run."""
 
-    rows: list[ReportRow]
+    rows: list[StoredResult]
     distributions: list[Distribution]
     performance: list[PerformanceRow]
     fairness: list[FairnessTable]
@@ -100,7 +100,7 @@ class RunReport:
     detectors: list[str]
 
 
-def severity_key(row: ReportRow) -> tuple[int, str, str, str, int]:
+def severity_key(row: StoredResult) -> tuple[int, str, str, str, int]:
     """Worst status first, then detector, feature and metric, so equal reports list alike."""
     return (-SEVERITY.get(row.status, 0), row.detector, row.feature, row.metric, row.id)
 
@@ -142,8 +142,8 @@ def _group_name(group: object) -> str:
     return "/".join(str(part) for part in group) if isinstance(group, list) else str(group)
 
 
-def _fairness(rows: Sequence[ReportRow]) -> list[FairnessTable]:
-    by_attribute: dict[str, list[ReportRow]] = {}
+def _fairness(rows: Sequence[StoredResult]) -> list[FairnessTable]:
+    by_attribute: dict[str, list[StoredResult]] = {}
     group_status: dict[str, str] = {}
     for row in rows:
         if "=" in row.feature:
@@ -166,12 +166,12 @@ def _fairness(rows: Sequence[ReportRow]) -> list[FairnessTable]:
     return tables
 
 
-def build_report(results: Sequence[ReportRow]) -> RunReport:
+def build_report(results: Sequence[StoredResult]) -> RunReport:
     """Arrange one run's ``results`` (one segment's, or the whole window's) into the report's tables
     and charts."""
-    main: list[ReportRow] = []
+    main: list[StoredResult] = []
     performance: list[PerformanceRow] = []
-    fairness: list[ReportRow] = []
+    fairness: list[StoredResult] = []
     charts: list[Distribution] = []
     for row in results:
         if row.detector == "performance":

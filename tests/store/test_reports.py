@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from driftwatch import segments
-from driftwatch.store import Store, reports
+from driftwatch.store import Store, queries, reports
 
 from .conftest import SEGMENTS, store_segmented_runs
 
@@ -34,9 +34,9 @@ def test_a_run_page_reads_one_segment_and_lists_every_segment(store: Store) -> N
     (run_id,) = store_segmented_runs(store, 1)
     with store.engine.connect() as conn:
         listed = reports.run_segments(conn, run_id)
-        whole = reports.run_results(conn, run_id, segment="")
-        brazil = reports.run_results(conn, run_id, segment="country=BR")
-        every = reports.run_results(conn, run_id)
+        whole = queries.run_results(conn, run_id, segment="")
+        brazil = queries.run_results(conn, run_id, segment="country=BR")
+        every = queries.run_results(conn, run_id)
     # The whole window first, then the segments in stored order ("country=(other)" sorts first by name).
     assert [(s.segment, s.rows, s.results, s.alerts) for s in listed] == [
         ("", None, 2, 0), ("country=US", 100.0, 3, 2), ("country=BR", 200.0, 3, 2), ("country=(other)", 300.0, 3, 2)]
@@ -52,7 +52,7 @@ def test_a_run_without_results_has_no_segments(store: Store) -> None:
     (run_id,) = store_segmented_runs(store, 1, monitor="other")
     with store.engine.connect() as conn:
         assert reports.run_segments(conn, run_id + 1000) == []
-        assert reports.run_results(conn, run_id, segment="country=XX") == []
+        assert queries.run_results(conn, run_id, segment="country=XX") == []
 
 
 def test_the_row_count_is_the_segments_modules(store: Store) -> None:
