@@ -2,6 +2,9 @@
 
 The public Python API is what ``__all__`` names; everything else may change.
 
+Comments and tests cite the operational requirements by number (``R1`` to ``R40``);
+``docs/requirements.md`` says what each one means and which tests prove it.
+
 The names that need pandas and the statistics (``check``, ``profile``, ``Result`` ...) are
 imported on first use, so that ``import driftwatch`` and the ``driftwatch`` command (which
 imports this package before anything else) start in a fraction of the time.

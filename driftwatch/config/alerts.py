@@ -47,7 +47,9 @@ def _names(value: object, key: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class AlertPolicy:
-    """How one monitor's alerts behave (R2–R6); the fields are the keys of ``[alerts]`` and
+    """How one monitor's alerts behave (R2–R6): when they fire and resolve, what missing data
+    counts as, which channels get which severities, whether resolved messages are sent and when
+    an unchanged group is sent again. The fields are the keys of ``[alerts]`` and
     ``[monitors.alerts]``. ``channels`` is short for one route taking every severity."""
 
     for_runs: int = 1

@@ -101,7 +101,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_engine(url: str) -> Engine:
-    """An engine for ``url`` with the per-database settings of R34.
+    """An engine for ``url`` with the per-database settings of R34: the SQLite pragmas above on
+    every new connection, ``pool_pre_ping`` on PostgreSQL.
 
     ``postgresql://`` means psycopg 3 (the driver driftwatch depends on), not SQLAlchemy's
     default psycopg2. Relative SQLite paths are used as given: the config layer resolves them.

@@ -141,7 +141,8 @@ class MonitorOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    """One alert (R1-R3): a figure of a monitor that is or was breaching."""
+    """One alert: a figure of a monitor that is or was breaching, identified by (monitor, detector,
+    feature, metric) and moved ``ok → pending → firing → resolved`` by its runs (R1–R3)."""
 
     fingerprint: str
     monitor: str

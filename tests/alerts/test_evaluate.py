@@ -251,7 +251,7 @@ def statuses(outcome: RunOutcome) -> dict[str, str]:
     return {r.feature or r.metric: r.status for r in outcome.results}
 
 
-# == R1 ==================================================================================================
+# == R1: alert identity and fingerprint ==================================================================
 
 
 def test_r1_stored_fingerprints_are_the_canonical_ones_and_survive_reopening_the_store(make: Callable[..., Harness]
@@ -274,7 +274,7 @@ def test_r1_stored_fingerprints_are_the_canonical_ones_and_survive_reopening_the
     assert len(states(h.store)) == 2
 
 
-# == R2 (real runs) =====================================================================================
+# == R2: fire after for_runs breaches, resolve after keep_firing_runs clean runs (real runs) ============
 
 
 def test_r2_for_runs_3_real_runs_1_and_2_queue_nothing_run_3_queues_one_firing_message(
@@ -324,7 +324,7 @@ def test_r2_keep_firing_runs_2_real_resolves_after_two_clean_runs_then_ok(projec
     assert {s.state for s in states(p.store).values()} == {"ok"}
 
 
-# == R3 ==================================================================================================
+# == R3: a failed run moves only run_failed; insufficient_data follows no_data ===========================
 
 
 def test_r3_real_failed_run_fires_run_failed_and_leaves_feature_alerts_alone(project: Callable[..., Project]) -> None:
@@ -416,7 +416,7 @@ def test_r3_no_data_on_an_ok_alert(make: Callable[..., Harness], no_data: str, f
     assert [(i.feature, i.severity, i.change) for i in message.items] == [("age", "warn", "new")]
 
 
-# == R4 ==================================================================================================
+# == R4: while run_failed fires, a monitor's messages carry nothing else =================================
 
 
 def test_r4_while_run_failed_fires_messages_carry_only_the_run_failed_item(make: Callable[..., Harness]) -> None:
@@ -443,7 +443,7 @@ def test_r4_inhibition_ends_with_the_failure(make: Callable[..., Harness]) -> No
     assert sorted(labels(message)) == [("new", "income"), ("resolved", "run_failed"), ("still", "age")]
 
 
-# == R5 ==================================================================================================
+# == R5: one message per (monitor run, channel), worst first =============================================
 
 
 def test_r5_thirty_breaching_features_make_exactly_one_message_per_channel(make: Callable[..., Harness]) -> None:
@@ -522,7 +522,7 @@ def test_r5_send_resolved_true_by_default(make: Callable[..., Harness]) -> None:
     assert h.run([fig("age", status="ok")]).messages == ["log"]
 
 
-# == R6 ==================================================================================================
+# == R6: why a message is sent, and repeat_interval ======================================================
 
 
 def test_r6_every_reason_is_produced(make: Callable[..., Harness]) -> None:
@@ -568,7 +568,7 @@ def test_r6_default_repeat_interval_is_24h(make: Callable[..., Harness]) -> None
     assert h.run([fig("age")], now=T0 + HOUR + 24 * HOUR).messages == ["log"]
 
 
-# == R7 ==================================================================================================
+# == R7: silenced alerts keep their state and queue nothing ==============================================
 
 
 def silence(store: Store, *, starts: datetime, ends: datetime, **matchers: str) -> store_alerts.Silence:
@@ -646,7 +646,7 @@ def test_r7_a_monitor_wide_silence_covers_run_failed_too(make: Callable[..., Har
     assert (done.messages, done.events, rows(h.store)) == ([], [], [])
 
 
-# == R8 ==================================================================================================
+# == R8: alert states, silences and groups survive a restart =============================================
 
 
 def test_r8_states_silences_and_groups_survive_a_restart(make: Callable[..., Harness]) -> None:
