@@ -93,7 +93,9 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
             return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    app.include_router(api.router(store, settings, clock=clock, change=auth.change), prefix="/api/v1",
+    app.state.api = api.ApiContext(store, settings, clock)
+    app.state.auth = auth
+    app.include_router(api.router, prefix="/api/v1",
                        tags=["api"], dependencies=[Depends(auth.api)],
                        responses={401: {"description": "web.auth_token is set and the bearer token is missing "
                                                        "or wrong"},
