@@ -113,5 +113,6 @@ def create_app(store: Store, *, settings: Settings | None = None, scheduler_runn
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router())
-    app.include_router(pages.router(store, settings, clock=clock), dependencies=[Depends(auth.page)])
+    app.state.pages = pages.PagesContext(store, settings, clock)
+    app.include_router(pages.router, dependencies=[Depends(auth.page)])
     return app

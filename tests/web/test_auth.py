@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,18 +34,16 @@ SILENCE = {"matchers": {"monitor": "churn"}, "duration": "1h", "created_by": "an
 
 @pytest.fixture(autouse=True)
 def stand_in_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    def router(store: Any, settings: Any, *, clock: Callable[[], Any]) -> APIRouter:
-        routes = APIRouter()
+    routes = APIRouter()
 
-        @routes.get("/")
-        def home() -> HTMLResponse:
-            return HTMLResponse("<h1>home</h1>")
+    @routes.get("/")
+    def home() -> HTMLResponse:
+        return HTMLResponse("<h1>home</h1>")
 
-        @routes.get("/runs/{run_id}")
-        def run(run_id: int) -> HTMLResponse:
-            return HTMLResponse(f"<h1>run {run_id}</h1>")
-        return routes
-    monkeypatch.setattr(pages, "router", router)
+    @routes.get("/runs/{run_id}")
+    def run(run_id: int) -> HTMLResponse:
+        return HTMLResponse(f"<h1>run {run_id}</h1>")
+    monkeypatch.setattr(pages, "router", routes)
 
 
 @pytest.fixture

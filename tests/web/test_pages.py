@@ -500,7 +500,8 @@ def test_overview_serves_the_page_it_drew_until_something_it_shows_changes(tmp_p
     finished = store.run(run_id).finished_at  # type: ignore[union-attr]
     clock = [finished + timedelta(minutes=5, seconds=10)]
     app = FastAPI()
-    app.include_router(pages.router(store, None, clock=lambda: clock[0]))
+    app.state.pages = pages.PagesContext(store, None, lambda: clock[0])
+    app.include_router(pages.router)
     with TestClient(app) as c:
         first = c.get("/").text
         assert "5 min ago" in first
