@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["SEVERITIES", "Route", "channel_names", "channels_for"]
+__all__ = ["SEVERITIES", "Route", "channel_names", "channels_for", "name_list"]
 
 #: Severities a route can ask for, lowest first: ``warn`` takes warn and alert (and errors).
 SEVERITIES: tuple[str, ...] = ("warn", "alert")
 _RANK = {"warn": 1, "alert": 2, "error": 3}
 
 
-def _names(value: object, key: str) -> tuple[str, ...]:
+def name_list(value: object, key: str) -> tuple[str, ...]:
+    """``value`` as a tuple of non-empty names; ``ValueError`` naming ``key`` for anything else."""
     if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
         raise ValueError(f"{key}: must be a list of names, got {value!r}")
     return tuple(value)
@@ -37,7 +38,7 @@ class Route:
     severity: str = "warn"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _names(self.channels, "channels"))
+        object.__setattr__(self, "channels", name_list(self.channels, "channels"))
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity: must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
 

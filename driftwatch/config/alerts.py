@@ -15,13 +15,13 @@ Which channels an item goes to is ``driftwatch.alerts.routing``'s to say.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..alerts.routing import Route
+from ..alerts.routing import Route, name_list
 from ..alerts.state import Policy
 from ..timeutil import parse_duration
 
@@ -37,12 +37,6 @@ def _duration(value: object, key: str) -> timedelta:
         return parse_duration(value)
     except ValueError as exc:
         raise ValueError(f"{key}: {exc}") from None
-
-
-def _names(value: object, key: str) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{key}: must be a list of names, got {value!r}")
-    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ class AlertPolicy:
         object.__setattr__(self, "repeat_interval", _duration(self.repeat_interval, "repeat_interval"))
         if not isinstance(self.send_resolved, bool):
             raise ValueError(f"send_resolved: must be true or false, got {self.send_resolved!r}")
-        object.__setattr__(self, "channels", _names(self.channels, "channels"))
+        object.__setattr__(self, "channels", name_list(self.channels, "channels"))
         routes = []
         for i, route in enumerate(self.routes):
             if isinstance(route, Route):
@@ -109,7 +103,7 @@ class RetrainPolicy:
     for_runs: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "on", _names(self.on, "on"))
+        object.__setattr__(self, "on", name_list(self.on, "on"))
         if isinstance(self.for_runs, bool) or not isinstance(self.for_runs, int) or self.for_runs < 1:
             raise ValueError(f"for_runs: must be an integer >= 1, got {self.for_runs!r}")
 
