@@ -583,7 +583,7 @@ def compare_profiles(got: Any, want: Any, *, thinned: int | None) -> list[str]:
 
 def sample_gap(sample: np.ndarray, window: np.ndarray) -> tuple[float, float]:
     """The largest gap between a sample's CDF and the window's, and the DKW bound it should keep
-    with probability 1 − 10⁻⁶ (README, "Windows profiled in the database")."""
+    with probability 1 − 10⁻⁶ (docs/connectors.md, "Profiling in the database")."""
     cdf_sample = np.searchsorted(sample, window, side="right") / sample.size
     cdf_window = np.arange(1, window.size + 1) / window.size
     last = np.r_[window[1:] != window[:-1], True]  # the CDF at the end of each run of ties

@@ -1,9 +1,11 @@
 """Documentation tests: what the code accepts and promises is what README, docs/ and the example say.
 
-Every config key the code accepts appears in ``config.example.toml`` and in docs/configuration.md;
-every ``Result`` field is in the JSON contract table of docs/api.md; every command and option is in
-docs/commands.md; README's first two ``sh`` blocks are the demo and the test command, and
-``.ci/run`` runs exactly the second; the example holds no secret.
+Every ``Result`` field is in the JSON contract table of docs/api.md; every command and option is
+in docs/commands.md; README's first two ``sh`` blocks are
+the demo and the test command, and ``.ci/run`` runs exactly the second; every relative link in
+README and docs/ resolves (file and heading); the example config is valid, is the packaged one,
+and holds no secret. That every config key is in docs/configuration.md and in the example, both
+ways, is ``tests/test_config_reference.py``.
 """
 
 from __future__ import annotations
@@ -18,145 +20,36 @@ from pathlib import Path
 
 import pytest
 
-from driftwatch.alerts.channels import EmailChannel, LogChannel, SlackChannel, WebhookChannel
-from driftwatch.alerts.channels.webhook import WebhookSubscription
-from driftwatch.alerts.routing import Route
 from driftwatch.cli import _parser
 from driftwatch.config import validate
-from driftwatch.config.alerts import AlertsSettings, RetrainPolicy
-from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
-from driftwatch.config.daemon import DaemonSettings, MetricsSettings, WebSettings
-from driftwatch.connectors import FileConnector, SqlConnector
 from driftwatch.demo import EXAMPLE_CONFIG
-from driftwatch.detectors import (
-    DriftDetector,
-    FairnessDetector,
-    MultivariateDetector,
-    PerformanceDetector,
-    QualityDetector,
-)
-from driftwatch.detectors.drift import ColumnRule
-from driftwatch.detectors.performance import MetricRule
-from driftwatch.model import Result, Schema
-from driftwatch.profiling import ProfileOptions
+from driftwatch.model import Result
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 DOCS = REPO / "docs"
-CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
 API = (DOCS / "api.md").read_text(encoding="utf-8")
 COMMANDS = (DOCS / "commands.md").read_text(encoding="utf-8")
 EXAMPLE = REPO / "config.example.toml"
 EXAMPLE_TEXT = EXAMPLE.read_text(encoding="utf-8")
-
-#: Keys of a monitor's ``[monitors.reference]`` table besides the connector's own.
-REFERENCE_KEYS = ("type", "rolling", "start", "end")
-
-
-def _fields(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.init]
-
-
-CONFIG_KEYS: dict[str, list[str]] = {
-    "sections": list(SECTIONS),
-    "store": list(STORE_KEYS),
-    "profile": _fields(ProfileOptions),
-    "monitors": list(MONITOR_KEYS),
-    "monitors.schema": _fields(Schema),
-    "monitors.reference": list(REFERENCE_KEYS),
-    "file connector": _fields(FileConnector),
-    "sql connector": _fields(SqlConnector),
-    "drift detector": _fields(DriftDetector),
-    "drift column rule": _fields(ColumnRule),
-    "quality detector": _fields(QualityDetector),
-    "performance detector": _fields(PerformanceDetector),
-    "performance metric rule": _fields(MetricRule),
-    "fairness detector": _fields(FairnessDetector),
-    "multivariate detector": _fields(MultivariateDetector),
-    "monitors.labels": ["id_column"],
-    "daemon": _fields(DaemonSettings),
-    "web": _fields(WebSettings),
-    "metrics": _fields(MetricsSettings),
-    "alerts": _fields(AlertsSettings),
-    "alerts.routes": _fields(Route),
-    "monitors.retrain": _fields(RetrainPolicy),
-    "slack channel": _fields(SlackChannel),
-    "email channel": _fields(EmailChannel),
-    "log channel": _fields(LogChannel),
-    "webhook channel": _fields(WebhookChannel),
-    "webhooks": _fields(WebhookSubscription),
-}
-ALL_KEYS = sorted({(where, key) for where, keys in CONFIG_KEYS.items() for key in keys})
+#: The Markdown files whose links must resolve.
+PAGES = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def _without_fences(text: str) -> str:
-    return re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    return re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
 
 
-def _configuration_code_words() -> set[str]:
-    """Every identifier inside the inline code spans (`...`) of docs/configuration.md,
-    docs/alerts.md (channels and webhooks) and docs/statistics.md."""
-    words: set[str] = set()
-    others = "".join((DOCS / name).read_text(encoding="utf-8") for name in ("alerts.md", "statistics.md"))
-    for span in re.findall(r"`([^`\n]+)`", _without_fences(CONFIGURATION + others)):
-        words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span))
-    return words
-
-
-def _in_example(key: str) -> bool:
-    """``key = ...`` or a ``[table.key...]`` header in the example, either possibly commented out
-    (the optional channels and webhooks are shown commented, since they need accounts)."""
-    assignment = re.search(rf"(?<![\w.]){re.escape(key)}\s*=", EXAMPLE_TEXT)
-    header = re.search(rf"^\s*(?:#\s*)?\[\[?(?:[\w.-]+\.)?{re.escape(key)}(?:\.[\w.-]+)?\]\]?", EXAMPLE_TEXT,
-                       re.MULTILINE)
-    return bool(assignment or header)
-
-
-def test_the_key_lists_are_not_empty() -> None:
-    assert len(ALL_KEYS) > 40
-    assert ("drift detector", "missing_as_category") in ALL_KEYS
-    assert ("sql connector", "db_schema") in ALL_KEYS
-
-
-@pytest.mark.parametrize(("where", "key"), ALL_KEYS, ids=[f"{w}:{k}" for w, k in ALL_KEYS])
-def test_config_key_in_example(where: str, key: str) -> None:
-    assert _in_example(key), f"{where} key {key!r} is not in config.example.toml"
-
-
-@pytest.mark.parametrize(("where", "key"), ALL_KEYS, ids=[f"{w}:{k}" for w, k in ALL_KEYS])
-def test_config_key_in_configuration_reference(where: str, key: str) -> None:
-    assert key in _configuration_code_words(), f"{where} key {key!r} is not in docs/ (as `code`)"
-
-
-def test_configuration_documents_connector_and_detector_keys_in_their_paragraph() -> None:
-    """Each plugin's keys are listed in docs/configuration.md's paragraph that starts with its name."""
-    paragraphs = {
-        "File connector": FileConnector, "SQL connector": SqlConnector,
-        "Drift detector": DriftDetector, "Quality detector": QualityDetector,
-        "Performance detector": PerformanceDetector, "Fairness detector": FairnessDetector,
-    }
-    for title, cls in paragraphs.items():
-        match = re.search(rf"^{title} \(`type = \"(\w+)\"`\):(.*?)(?:\n\n)", CONFIGURATION,
-                          re.MULTILINE | re.DOTALL)
-        assert match, title
-        assert match.group(1) == cls.name  # type: ignore[attr-defined]
-        words = set(re.findall(r"`([A-Za-z_]+)", match.group(2)))
-        missing = [f for f in _fields(cls) if f not in words]
-        assert not missing, f"{title}: {missing} not listed"
-
-
-def test_profile_keys_in_configuration_table() -> None:
-    for key in _fields(ProfileOptions):
-        default = getattr(ProfileOptions(), key)
-        assert re.search(rf"^\| `profile\.{key}` \| `{default}` \|", CONFIGURATION, re.MULTILINE), key
+def _section(text: str, heading: str) -> str:
+    """The text of the ``## heading...`` section of ``text``, up to the next ``## ``."""
+    return text.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
 
 
 # -- the JSON contract -----------------------------------------------------------------------
 
 
 def _json_contract_fields() -> list[str]:
-    section = API.split("## JSON output", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE)
+    return re.findall(r"^\| `(\w+)` \|", _section(API, "JSON output"), re.MULTILINE)
 
 
 def test_every_result_field_in_the_json_contract() -> None:
@@ -168,10 +61,21 @@ def test_every_result_field_in_the_json_contract() -> None:
 
 
 def test_json_contract_example_has_every_field() -> None:
-    section = API.split("## JSON output", 1)[1].split("\n## ", 1)[0]
-    example = re.search(r"```json\n(.*?)\n```", section, re.DOTALL)
+    example = re.search(r"```json\n(.*?)\n```", _section(API, "JSON output"), re.DOTALL)
     assert example
     assert list(json.loads(example.group(1))) == _json_contract_fields()
+
+
+def test_json_contract_names_every_built_in_detector() -> None:
+    """A result's ``detector`` is a detector's type, ``segments`` or ``engine``: all named."""
+    from driftwatch.detectors import BUILTIN
+    from driftwatch.engine import ENGINE
+    from driftwatch.segments import DETECTOR as SEGMENTS
+
+    row = re.search(r"^\| `detector` \|.*$", _section(API, "JSON output"), re.MULTILINE)
+    assert row
+    missing = [name for name in [*BUILTIN, SEGMENTS, ENGINE] if f"`{name}`" not in row.group(0)]
+    assert not missing, f"the JSON contract's detector row does not name {missing}"
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -208,14 +112,62 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
     raise AssertionError("no subcommands")
 
 
+def _long_options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions if not isinstance(a, argparse._SubParsersAction)
+            for o in a.option_strings if o.startswith("--") and o != "--help"]
+
+
 @pytest.mark.parametrize("command", sorted(_subcommands()))
 def test_every_command_and_option_in_the_commands_reference(command: str) -> None:
-    section = COMMANDS.split("## Commands", 1)[1].split("\n## ", 1)[0]
-    assert f"`driftwatch {command}" in section
-    options = [o for a in _subcommands()[command]._actions for o in a.option_strings
-               if o.startswith("--") and o != "--help"]
-    missing = [o for o in options if not re.search(rf"{re.escape(o)}\b", section)]
+    table = _section(COMMANDS, "Every command")
+    assert f"`driftwatch {command}" in table
+    missing = [o for o in _long_options(_subcommands()[command]) if not re.search(rf"{re.escape(o)}\b", table)]
     assert not missing, f"driftwatch {command}: {missing} not in docs/commands.md's command table"
+
+
+def test_global_options_in_the_commands_reference() -> None:
+    section = _section(COMMANDS, "Global options")
+    missing = [o for o in _long_options(_parser()) if f"`{o}" not in section and f"/`{o}" not in section]
+    assert not missing, f"global options {missing} not in docs/commands.md"
+
+
+# -- links ---------------------------------------------------------------------------------------
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = _without_fences(page.read_text(encoding="utf-8"))
+    return {_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+
+
+def _relative_links(page: Path) -> list[str]:
+    text = re.sub(r"`[^`\n]*`", "", _without_fences(page.read_text(encoding="utf-8")))
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:", t)]  # http:, https:, mailto:
+
+
+def test_the_anchor_rule() -> None:
+    assert _anchor("`[web]`: the pages, the API and `/metrics`") == "web-the-pages-the-api-and-metrics"
+    assert _anchor("JSON output (public contract)") == "json-output-public-contract"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(REPO).as_posix() for p in PAGES])
+def test_every_relative_link_resolves(page: Path) -> None:
+    links = _relative_links(page)
+    broken = []
+    for link in links:
+        path, _, fragment = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        if not target.exists():
+            broken.append(f"{link}: no such file")
+        elif fragment and target.suffix == ".md" and fragment not in _anchors(target):
+            broken.append(f"{link}: no heading #{fragment} in {target.relative_to(REPO)}")
+    assert not broken, f"{page.relative_to(REPO)}: " + "; ".join(broken)
 
 
 # -- the example config ------------------------------------------------------------------------

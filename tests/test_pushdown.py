@@ -146,7 +146,7 @@ def test_a_big_window_keeps_evenly_spaced_order_statistics_where_it_cannot_sampl
 def test_a_big_window_on_duckdb_or_a_postgresql_table_is_a_seeded_row_sample(engine: sa.Engine) -> None:
     """The sample's values are the window's (a sub-multiset), about ``max_sorted`` of the biggest
     column's finite values (within 5 binomial sds), its CDF within the DKW bound of the window's
-    at 1 − 10⁻⁶ (README), the same on every run; every count stays exact."""
+    at 1 − 10⁻⁶ (docs/connectors.md), the same on every run; every count stays exact."""
     if not _sampling(engine):
         pytest.skip("SQLite has no sampling: evenly spaced order statistics (the test above)")
     frame = _pulled(engine)

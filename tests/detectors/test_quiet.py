@@ -81,7 +81,7 @@ SHIFTS: dict[str, tuple[str, Gen, Gen]] = {
     "new_category": ("categorical", choice("abcde"),
                      lambda rng, n: np.where(rng.random(n) < 0.1, "z", choice("abcde")(rng, n))),
     "missing": ("numeric", with_share(normal, 0.01, math.nan), with_share(normal, 0.4, math.nan)),
-    # 3 %: at 1,000 rows 2 % is caught 98 % of the time (README's quiet table), not every time
+    # 3 %: at 1,000 rows 2 % is caught 98 % of the time (docs/statistics.md's quiet table), not every time
     "infinities": ("numeric", normal, with_share(normal, 0.03, math.inf)),
 }
 
