@@ -1,7 +1,7 @@
 """Documentation tests: what the code accepts and promises is what README, docs/ and the example say.
 
 Every ``Result`` field is in the JSON contract table of docs/api.md; every command and option is
-in docs/commands.md; README's first two ``sh`` blocks are
+in docs/commands.md, and every command in README's list; README's first two ``sh`` blocks are
 the demo and the test command, and ``.ci/run`` runs exactly the second; every relative link in
 README and docs/ resolves (file and heading); the example config is valid, is the packaged one,
 and holds no secret. That every config key is in docs/configuration.md and in the example, both
@@ -131,6 +131,13 @@ def test_global_options_in_the_commands_reference() -> None:
     assert not missing, f"global options {missing} not in docs/commands.md"
 
 
+def test_readme_lists_every_command() -> None:
+    listed = _section(README, "Commands")
+    missing = [c for c in sorted(_subcommands()) if f"`{c}" not in listed and f"`driftwatch {c}" not in listed]
+    assert not missing, f"README's command list lacks {missing}"
+    assert "docs/commands.md" in listed
+
+
 # -- links ---------------------------------------------------------------------------------------
 
 
@@ -168,6 +175,12 @@ def test_every_relative_link_resolves(page: Path) -> None:
         elif fragment and target.suffix == ".md" and fragment not in _anchors(target):
             broken.append(f"{link}: no heading #{fragment} in {target.relative_to(REPO)}")
     assert not broken, f"{page.relative_to(REPO)}: " + "; ".join(broken)
+
+
+def test_readme_links_every_page_of_docs() -> None:
+    linked = {(REPO / link.partition("#")[0]).resolve() for link in _relative_links(REPO / "README.md")}
+    missing = [p.relative_to(REPO).as_posix() for p in sorted(DOCS.glob("*.md")) if p.resolve() not in linked]
+    assert not missing, f"README links none of {missing}"
 
 
 # -- the example config ------------------------------------------------------------------------
