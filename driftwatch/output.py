@@ -1,6 +1,6 @@
 """How results look on a terminal: a readable table, or one JSON object per line.
 
-The JSON lines are a public contract (documented in README): one object per result with the
+The JSON lines are a public contract (documented in docs/api.md): one object per result with the
 fields of ``Result.to_json``.
 """
 

@@ -87,7 +87,7 @@ class RunOut(BaseModel):
 
 
 class ResultOut(BaseModel):
-    """One stored figure (the README's Result contract plus its row id)."""
+    """One stored figure (the Result contract of docs/api.md plus its row id)."""
 
     id: int
     run_id: int
