@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -281,3 +282,35 @@ def test_a_send_that_may_outlive_its_outbox_lease_is_warned_about(tmp_path: Path
     [line] = [text for text in err.strip().splitlines() if "slowhook" in text]
     assert line.endswith("channels.slowhook.timeout: warning: 30 s is not shorter than daemon.lease (0:00:10): another "
                          "replica may send a message again while it is being sent")
+
+
+def test_R39_validate_connects_to_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config whose store, SQL source, channels and webhooks all live on other hosts validates
+    without one socket connecting or one name being looked up."""
+    import socket
+
+    attempts: list[str] = []
+
+    def refuse(name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
+            raise OSError(f"validate must not use the network: {name}")
+        return call
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("socket.connect_ex"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    remote = (BASE.replace('url = "sqlite:///dw.db"', 'url = "postgresql+psycopg://dw:pw@db.example.com:5432/dw"')
+              .replace('[monitors.current]\ntype = "file"\npath = "cur.csv"',
+                       '[monitors.current]\ntype = "sql"\nurl = "postgresql+psycopg://ro@warehouse.example.com/ml"\n'
+                       'table = "predictions"\ntimestamp_column = "ts"'))
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(remote, encoding="utf-8")
+    assert main(["validate", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: ok (1 monitor)"
+    assert attempts == []
+    with pytest.raises(OSError, match="must not use the network"):  # the trap is armed
+        socket.create_connection(("db.example.com", 5432))
+    assert attempts == ["create_connection(('db.example.com', 5432),)"]
