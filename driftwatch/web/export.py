@@ -75,7 +75,7 @@ def results_html(results: Sequence[Result], *, now: datetime | None = None) -> s
     """The report of ``results`` (of one monitor and window, as ``check`` returns) as one HTML
     file; a segment's results are left out, as on the run page, which shows one segment at a time."""
     monitor, start, end = _one_run(results)
-    rows = [StoredResult(**{**vars(r), "details": json_safe(r.details)}, id=i)  # details as the store keeps them
+    rows = [StoredResult(**{**vars(r), "details": json_safe(r.details), "id": i})  # details as the store keeps them
             for i, r in enumerate(results, start=1) if not r.segment]
     title = f"{monitor}{' · ' + f'{start:%Y-%m-%d %H:%M}' if start else ''} · driftwatch"
     return _render(build_report(rows), title=title, now=now, run=None, late=None, segment="", monitor=monitor,
