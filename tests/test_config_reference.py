@@ -5,7 +5,7 @@ Every key the loader accepts is a row of docs/configuration.md and appears in
 a key the loader accepts; and each documented default is the code's. "Every key the loader
 accepts" is walked from the code, not listed by hand: the settings dataclasses and their type
 hints (``Settings``, ``MonitorSettings``, ``ReferenceSettings``, ``LabelsSettings``, the alert
-policies), the key lists ``build.py`` checks against (``SECTIONS``, ``STORE_KEYS``,
+policies), the key lists ``build.py`` and ``build_monitors.py`` check against (``SECTIONS``, ``STORE_KEYS``,
 ``MONITOR_KEYS``), and the fields of every built-in connector, detector and channel in their
 packages' ``BUILTIN`` registries. The only hand-written part is what ``build_alert_sections``
 does with ``[channels]`` and ``[webhooks]`` (their settings are typed ``object``), and a test
@@ -33,7 +33,8 @@ import pytest
 from driftwatch.alerts.channels import BUILTIN as CHANNELS
 from driftwatch.alerts.channels.webhook import WebhookSubscription
 from driftwatch.config.alerts import AlertPolicy, AlertsSettings
-from driftwatch.config.build import MONITOR_KEYS, SECTIONS, STORE_KEYS
+from driftwatch.config.build import SECTIONS, STORE_KEYS
+from driftwatch.config.build_monitors import MONITOR_KEYS
 from driftwatch.config.settings import LabelsSettings, MonitorSettings, ReferenceSettings, Settings, StoreSettings
 from driftwatch.connectors import BUILTIN as CONNECTORS
 from driftwatch.connectors import Connector
@@ -54,7 +55,7 @@ _HINT_NAMES = {"Connector": Connector, "Detector": Detector, "Schema": Schema, "
 #: What ``build_alert_sections`` builds each named table of these sections with.
 _NAMED_SECTIONS: dict[str, Mapping[str, type] | type] = {"channels": CHANNELS, "webhooks": WebhookSubscription}
 #: Keys the builder reads as one value although ``MonitorSettings`` keeps them as a dataclass:
-#: ``schedule`` is a string that ``_Builder.schedule`` turns, with ``timezone`` and ``delay``, into a ``Schedule``.
+#: ``schedule`` is a string that ``MonitorBuilder.schedule`` turns, with ``timezone`` and ``delay``, into a ``Schedule``.
 _READ_AS_VALUES = {(MonitorSettings, "schedule")}
 #: The placeholder under which a connector table's own keys are written, wherever it appears.
 CONNECTOR = "CONNECTOR"
