@@ -500,9 +500,10 @@ def _pull(backend: str, rows: int, args: argparse.Namespace, columns: list[str])
 
 def measure_pulled(backend: str, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     from driftwatch.api import default_detectors
+    from driftwatch.column_profile import ColumnProfile, profile_categorical, profile_numeric
     from driftwatch.detectors import CurrentData
     from driftwatch.engine import detect
-    from driftwatch.profiling import ColumnProfile, Profile, profile_categorical, profile_numeric
+    from driftwatch.profiling import Profile
 
     reference = Profile.from_bytes(Path(args.workdir, "reference.profile").read_bytes())
     pushed = Profile.from_bytes(Path(args.workdir, f"pushed-{backend}-{rows}.profile").read_bytes())

@@ -22,7 +22,7 @@ DOC = REPO / "docs" / "architecture.md"
 LAYERS: dict[int, tuple[str, ...]] = {
     1: ("__init__", "errors", "jsonsafe", "timeutil", "secrets", "registry", "logs", "crontab", "webhooks"),
     2: ("model", "values", "membership", "joint", "schedule", "output", "results"),
-    3: ("outcomes", "profiling"),
+    3: ("outcomes", "column_profile", "profiling"),
     4: ("detectors/",),
     5: ("pushdown/", "segments", "segment_causes", "labels"),
     6: ("connectors/",),

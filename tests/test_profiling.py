@@ -14,15 +14,10 @@ from scipy import stats
 
 import driftwatch
 from driftwatch import DataError, Profile, Schema, Window, engine, membership, profiling
+from driftwatch.column_profile import profile_categorical, profile_numeric
 from driftwatch.membership import category_hashes
-from driftwatch.profiling import (
-    ProfileOptions,
-    cache_key,
-    category_counts,
-    numeric_values,
-    profile_categorical,
-    profile_numeric,
-)
+from driftwatch.profiling import ProfileOptions, cache_key
+from driftwatch.values import category_counts, numeric_values
 
 
 def hand_edges(values: np.ndarray, bins: int = 10) -> np.ndarray:

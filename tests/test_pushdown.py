@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from driftwatch.profiling import profile, profile_categorical, profile_numeric
+from driftwatch.column_profile import profile_categorical, profile_numeric
+from driftwatch.profiling import profile
 from driftwatch.pushdown import Source, profile_window
 from driftwatch.pushdown.sql import numeric_summary, sorted_values
 

@@ -26,7 +26,7 @@ class CategorySeen:
     never said to lack more than it surely does.
 
     >>> import pandas as pd
-    >>> from driftwatch.profiling import profile_categorical
+    >>> from driftwatch.column_profile import profile_categorical
     >>> ref = profile_categorical(pd.Series(list("aaabbcdef")), "c", max_categories=2)
     >>> cur = profile_categorical(pd.Series(list("aaxcdd")), "c")
     >>> seen = CategorySeen.of(ref, cur)

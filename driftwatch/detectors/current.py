@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..column_profile import profile_categorical, profile_numeric
 from ..errors import DataError
-from ..profiling import ColumnProfile, Profile, check_frame, profile_categorical, profile_numeric
+from ..profiling import ColumnProfile, Profile, check_frame
 
 #: Below this many values (rows × columns) the columns are profiled in the calling thread.
 PARALLEL_CELLS = 200_000

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..column_profile import categorical_profile
 from ..model import Schema
-from ..profiling import ColumnProfile, Profile, ProfileOptions, categorical_profile
+from ..profiling import ColumnProfile, Profile, ProfileOptions
 from .sql import Source, finite
 from .window import category_counts, fetch_columns, summarize
 

@@ -6,7 +6,7 @@ pandas frame, with the reference's bin edges, so a window of any size costs the 
 process the size of its answers (a row of figures, a bounded sample of sorted values per
 numeric column, the distinct categories), never the size of its rows.
 
-Exact, and equal to ``profiling.profile_numeric`` / ``profile_categorical`` on the same rows:
+Exact, and equal to ``column_profile.profile_numeric`` / ``profile_categorical`` on the same rows:
 row, missing, ``±inf`` and finite counts, minimum, maximum, counts per bin, counts per
 category. The mean and standard deviation come from shifted sums (equal to 1e-9 relative on
 ordinary data). Sorted values are all the finite values up to ``max_sorted`` of them. Past
@@ -18,7 +18,7 @@ least ``1 − 2·exp(−2mε²)`` for ``m`` sampled values (Dvoretzky–Kiefer�
 constant: 0.005 at ``m`` = 250,000 but for one window in 130,000), and the rank tests' p-values
 are those of a test on the sample: valid (a stable window is flagged no more often than
 ``alpha``), with the power of ``m`` values, not ``n``.
-Elsewhere they are ``max_sorted`` evenly spaced order statistics (``profiling.thin``'s ranks,
+Elsewhere they are ``max_sorted`` evenly spaced order statistics (``column_profile.thin``'s ranks,
 one sort per column), whose CDF moves by at most ``1 / max_sorted``.
 """
 
@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from ..profiling import ColumnProfile, Profile, categorical_profile
+from ..column_profile import categorical_profile
+from ..profiling import ColumnProfile, Profile
 from ..values import keyed_counts
 from .sql import SampleRows, Source, category_groups, nonfinite_summary, numeric_summary, row_sample, sorted_values
 

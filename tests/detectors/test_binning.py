@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import driftwatch
+from driftwatch.column_profile import ColumnProfile, profile_categorical, profile_numeric
 from driftwatch.detectors import CurrentData
 from driftwatch.detectors.methods import align, all_categories
 from driftwatch.detectors.methods.binning import numeric_labels
 from driftwatch.model import MISSING_LABEL, OTHER_LABEL
-from driftwatch.profiling import ColumnProfile, profile_categorical, profile_numeric
 
 
 def numeric_pair(ref: object, cur: object, bins: int = 10) -> tuple[ColumnProfile, ColumnProfile]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...profiling import thin
+from ...column_profile import thin
 
 __all__ = ["QUANTILES", "ReferenceCdf", "binned_shift", "ks_shift", "reference_cdf", "rms_shift"]
 
