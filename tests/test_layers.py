@@ -31,7 +31,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     9: ("config/",),
     10: ("engine", "calibrate", "api", "plugins", "testing"),
     11: ("web/",),
-    12: ("scheduler",),
+    12: ("runner", "scheduler"),
     13: ("cli/", "demo/"),
 }
 #: docs/architecture.md's arrows that are never drawn, whatever the layers allow.

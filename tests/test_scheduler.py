@@ -20,7 +20,8 @@ from apscheduler.jobstores.memory import MemoryJobStore
 
 from driftwatch.config import load
 from driftwatch.model import Window
-from driftwatch.scheduler import INTERNAL, RETENTION, Daemon, Heartbeat, Runner, start_offset
+from driftwatch.runner import RETENTION, Heartbeat, Runner
+from driftwatch.scheduler import INTERNAL, Daemon, start_offset
 from driftwatch.store import Store
 
 from .conftest import wait_for

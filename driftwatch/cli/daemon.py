@@ -88,7 +88,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     from ..config import load
     from ..engine import execute_run
-    from ..scheduler import Runner
+    from ..runner import Runner
     from ..store import Store
 
     settings = load(args.config)
