@@ -36,7 +36,7 @@ from ..pushdown.reference import profile_reference
 from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
-from .file import cut_window, present_columns, requested_columns, utc_timestamps
+from .frames import cut_window, present_columns, requested_columns, utc_timestamps
 from .reflect import row_key, samples_rows, table_columns
 
 __all__ = ["SqlConnector", "dispose_engines"]
