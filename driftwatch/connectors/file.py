@@ -9,63 +9,37 @@ Timestamps are made UTC and rows cut to the window as by every connector (``conn
 
 from __future__ import annotations
 
-import bz2
 import glob
-import gzip
 import hashlib
 import json
-import lzma
 import os
 import re
-import stat
 import string
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import ClassVar
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import ConnectorError, DataError
 from ..model import Schema, Window
 from ..profiling import Profile, ProfileOptions
 from ..pushdown.types import WindowProfiles
+from .formats import FORMATS, READ_ERRORS, READERS, detect_format
 from .frames import cut_window, present_columns, requested_columns, utc_timestamps
 
-__all__ = ["FORMATS", "FileConnector", "detect_format"]
+__all__ = ["FileConnector"]
 
-#: Values of ``format``; ``auto`` picks one by file suffix.
-FORMATS: tuple[str, ...] = ("auto", "csv", "parquet", "jsonl")
 #: Who profiles a window (``engine``): pandas after reading the rows, DuckDB scanning the
 #: Parquet files in place, or ``auto`` (see ``connectors.file_duckdb``).
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
 
-_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
-             ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-_OPENERS: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _PARTITION = re.compile(r"^(?:dt|date)=(\d{4}-\d{2}-\d{2})$")
 # A partition's date may be local to any time zone (UTC-12 .. UTC+14), so a folder is only skipped
 # when it is more than a day away from the window: pruning must never change the result.
 _PARTITION_SLACK = timedelta(days=1)
-_READ_ERRORS = (OSError, ValueError, EOFError, pa.ArrowException, zlib.error, lzma.LZMAError)
-
-
-def detect_format(path: str | Path) -> str | None:
-    """The format ``auto`` picks for ``path``, or None when its suffix says nothing.
-
-    >>> detect_format("a/b.csv.gz"), detect_format("x.pq"), detect_format("e.ndjson"), detect_format("x.txt")
-    ('csv', 'parquet', 'jsonl', None)
-    """
-    name = Path(path).name.lower()
-    compressed = Path(name).suffix in _OPENERS
-    if compressed:
-        name = name[: -len(Path(name).suffix)]
-    found = _SUFFIXES.get(Path(name).suffix)
-    return None if found == "parquet" and compressed else found
 
 
 @dataclass(frozen=True)
@@ -219,8 +193,8 @@ class FileConnector:
                 f"file connector: cannot tell the format of {path} from its suffix; "
                 f"set format to one of {', '.join(FORMATS[1:])}")
         try:
-            frame = _READERS[fmt](path, wanted, self.timestamp_column, head)
-        except _READ_ERRORS as exc:
+            frame = READERS[fmt](path, wanted, self.timestamp_column, head)
+        except READ_ERRORS as exc:
             raise ConnectorError(f"file connector: cannot read {path} as {fmt}: {_one_line(exc)}") from exc
         ts = self.timestamp_column
         if ts is None or frame.shape == (0, 0):  # no timestamp to cut by, or a zero-byte file
@@ -231,72 +205,6 @@ class FileConnector:
             return frame
         frame[ts] = utc_timestamps(frame[ts], where=f"file connector: {path}: column {ts!r}")
         return cut_window(frame, ts, window) if window is not None else frame
-
-
-def _read_parquet(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
-    """Only the wanted columns' chunks are read and decoded; the others are never touched."""
-    with pq.ParquetFile(path) as parquet:
-        keep = present_columns(wanted, parquet.schema_arrow.names)
-        table = parquet.schema_arrow.empty_table().select(keep) if head else parquet.read(columns=keep)
-    return table.to_pandas()
-
-
-def _read_csv(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
-    wanted_set = set(wanted or ())
-    options: dict[str, Any] = {"low_memory": False, "nrows": 0 if head else None}
-    try:
-        frame = pd.read_csv(path, usecols=None if wanted is None else (lambda c: c in wanted_set),
-                            dtype={ts: "str"} if ts else None, **options)
-    except pd.errors.EmptyDataError:  # a zero-byte file: no rows, no columns
-        return pd.DataFrame()
-    _check_header(path)
-    if frame.shape[1] == 0 and not head:  # none of the columns exist: keep the row count
-        rows = len(pd.read_csv(path, usecols=[0], **options))
-        return pd.DataFrame(index=pd.RangeIndex(rows))
-    return frame
-
-
-def _check_header(path: str) -> None:
-    """A header that repeats a column name is a ``DataError``: pandas would rename the second
-    ``x`` to ``x.1`` and read on as if nothing happened. The first line is read again only from
-    a regular file (a pipe gives its data once)."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        return
-    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise DataError(f"file connector: {path}: the header repeats column name(s) {', '.join(map(repr, repeated))}")
-
-
-def _read_jsonl(path: str, wanted: list[str] | None, ts: str | None, head: bool) -> pd.DataFrame:
-    opener = _OPENERS.get(Path(path).suffix.lower(), open)
-    rows: list[dict[str, Any]] = []
-    present: dict[str, None] = {}
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"line {number}: {exc.msg} (expected one JSON object per line)") from exc
-            if not isinstance(record, dict):
-                raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
-            row = record if wanted is None else {c: record[c] for c in wanted if c in record}
-            present.update(dict.fromkeys(row))
-            rows.append(row)
-            if head:
-                break
-    keep = present_columns(wanted, present)
-    if not keep:
-        return pd.DataFrame(index=pd.RangeIndex(0 if head else len(rows)))
-    frame = pd.DataFrame(rows, columns=keep)
-    return frame.iloc[:0] if head else frame
-
-
-_READERS: dict[str, Callable[[str, list[str] | None, str | None, bool], pd.DataFrame]] = {
-    "csv": _read_csv, "parquet": _read_parquet, "jsonl": _read_jsonl,
-}
 
 
 def _walk(folder: str) -> list[str]:

@@ -30,7 +30,7 @@ from ..profiling import Profile, ProfileOptions
 from ..pushdown import PushdownUnavailable, Source, profile_window
 from ..pushdown.reference import profile_reference
 from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
-from .file import detect_format
+from .formats import detect_format
 from .reflect import table_columns
 
 if TYPE_CHECKING:
