@@ -45,6 +45,7 @@ from .estimation import estimate_binary, fit_isotonic, fit_platt
 from .estimation.loss import LossModels, fit_loss_models, loss_inputs
 from .estimation.multiclass import calibrate_classes, estimate_multiclass
 from .fitted import per_profile
+from .metric_rules import MetricRule, judge
 from .metrics import METRICS, Labels, Metric, metrics_for
 from .options import nested_tables
 from .root_cause import Expected, with_causes, with_expected_causes
@@ -56,23 +57,6 @@ LOSS_ESTIMATED = ("mae", "rmse")
 CLASS_ESTIMATED = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
                    "recall_weighted", "f1_weighted")
 CALIBRATIONS = ("isotonic", "platt")
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    """How one metric is judged (``[monitors.detectors.rules.<metric>]``); none set = auto."""
-
-    min: float | None = None
-    max: float | None = None
-    max_drop: float | None = None
-
-    def __post_init__(self) -> None:
-        for key in ("min", "max", "max_drop"):
-            value = getattr(self, key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"{key}: must be a number, got {value!r}")
-        if self.max_drop is not None and self.max_drop < 0:
-            raise ValueError(f"max_drop: must be >= 0, got {self.max_drop!r}")
 
 
 def positive_class(classes: tuple[str, ...], configured: str | None) -> str:
@@ -315,44 +299,8 @@ class PerformanceDetector:
 
     def _judge(self, metric: Metric, name: str, ref: Labels, cur: Labels | None, n: int | None,
                resampled: Bootstrap, *, reason: str, value: float | None = None) -> Finding:
-        rule = self.rules.get(metric.name, MetricRule())
-        details: dict[str, Any] = {"higher_is_better": metric.higher_is_better}
-        try:
-            details["reference"] = metric.compute(ref)
-        except ValueError as exc:
-            return Finding("", name, None, "error", details={"error": f"reference: {exc}"})
-        if value is None:
-            if cur is None or n is None or n < self.min_rows:
-                details["reason"] = reason or f"fewer than min_rows={self.min_rows} labelled rows"
-                return Finding("", name, None, "insufficient_data", details=details)
-            try:
-                value = metric.compute(cur)
-            except ValueError as exc:
-                details["error"] = str(exc)
-                return Finding("", name, None, "insufficient_data", details=details)
-        details["n"] = n
-        if metric.name == "mape" and cur is not None:
-            details["zero_targets_excluded"] = int(np.count_nonzero(np.asarray(cur.y_true) == 0))
-        if not np.isfinite(value):
-            details["reason"] = "undefined on this window"
-            return Finding("", name, None, "insufficient_data", details=details)
-        higher = metric.higher_is_better
-        bound: float
-        if rule.min is not None or rule.max is not None:
-            breached = (rule.min is not None and value < rule.min) or (rule.max is not None and value > rule.max)
-            use_min = rule.min is not None and (higher or rule.max is None)
-            bound = float(rule.min if use_min else rule.max)  # type: ignore[arg-type]
-            details["rule"] = "min" if use_min else "max"
-        else:
-            if rule.max_drop is not None:
-                bound = details["reference"] - rule.max_drop if higher else details["reference"] + rule.max_drop
-                details["rule"] = "max_drop"
-            else:
-                low, high = resampled.interval(metric, n or 0, self.interval)
-                details.update({"rule": "auto", "interval": [low, high], "confidence": self.interval})
-                bound = low if higher else high
-            breached = value < bound if higher else value > bound
-        return Finding("", name, value, "alert" if breached else "ok", threshold=bound, details=details)
+        return judge(metric, name, ref, cur, n, resampled, rule=self.rules.get(metric.name, MetricRule()),
+                     min_rows=self.min_rows, confidence=self.interval, reason=reason, value=value)
 
     def _estimates(self, ref: Labels, scored: tuple[np.ndarray, np.ndarray],
                    resampled: Bootstrap) -> tuple[list[Finding], Expected | None]:
