@@ -228,7 +228,7 @@ def test_failed_monitor_does_not_stop_the_others(tmp_path: Path, capsys: pytest.
 
 def test_unreachable_database_is_an_error_result_without_the_password(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from driftwatch.connectors.sql import dispose_engines
+    from driftwatch.connectors.sql_engines import dispose_engines
 
     secret = "pw-Kx81-secret"
     monkeypatch.setenv("DW_TEST_DB_PASSWORD", secret)

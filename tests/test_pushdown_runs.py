@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from driftwatch.config import load
-from driftwatch.connectors.sql import dispose_engines
+from driftwatch.connectors.sql_engines import dispose_engines
 from driftwatch.engine import run_monitor
 from driftwatch.model import Window
 from driftwatch.store import Store

@@ -4,8 +4,9 @@ The URL is a ``Secret``: the connector's repr shows ``***`` and every error name
 its redacted URL (``postgresql+psycopg://app:***@db/prod``), so a log line never carries the
 password. Identifiers are quoted by SQLAlchemy and values are bound, never formatted into SQL.
 
-Engines are created on first use, one per URL, and shared by every connector in the process:
-constructing a connector (e.g. while validating a config) opens no connection.
+Engines are created on first use, one per URL, and shared by every connector in the process
+(``connectors.sql_engines``): constructing a connector (e.g. while validating a config) opens no
+connection.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -37,30 +37,14 @@ from ..pushdown.types import WindowProfiles, numeric_type, pandas_dtype
 from ..pushdown.window import statements
 from ..secrets import Secret, redact_url
 from .frames import cut_window, present_columns, requested_columns, utc_timestamps
-from .reflect import row_key, samples_rows, table_columns
+from .reflect import row_key, samples_rows
+from .sql_engines import dispose_engines, forget_table, shared_engine, table_types
 
 __all__ = ["SqlConnector", "dispose_engines"]
-
-_LOCK = threading.Lock()
-_ENGINES: dict[str, Engine] = {}
-_COLUMNS: dict[tuple[str, str | None, str], dict[str, TypeEngine[Any]]] = {}
 
 # Bounds bound to :window_start / :window_end when fetch() is given no window ("all rows").
 _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 _LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
-
-
-def dispose_engines() -> None:
-    """Close every pooled connection and forget cached engines and table columns.
-
-    For shutdown and tests; the next ``fetch`` creates a fresh engine.
-    """
-    with _LOCK:
-        engines = list(_ENGINES.values())
-        _ENGINES.clear()
-        _COLUMNS.clear()
-    for engine in engines:
-        engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -151,7 +135,7 @@ class SqlConnector:
         wanted = requested_columns(columns, self.timestamp_column)
         self._check_file()
         try:
-            engine = _engine(self._url())
+            engine = shared_engine(self._url())
             with engine.connect() as conn:
                 if self.table is not None:
                     frame = self._fetch_table(engine, conn, window, wanted)
@@ -221,7 +205,7 @@ class SqlConnector:
             raise PushdownUnavailable("a query source is read whole (pushdown profiles tables)")
         self._check_file()
         try:
-            engine = _engine(self._url())
+            engine = shared_engine(self._url())
             with engine.connect() as conn:
                 types = self._columns(conn, refresh=False)
                 if any(c not in types for c in kinds):
@@ -339,20 +323,11 @@ class SqlConnector:
 
     def _columns(self, conn: Connection, *, refresh: bool) -> dict[str, TypeEngine[Any]]:
         assert self.table is not None
-        key = (self._url(), self.db_schema, self.table)
-        with _LOCK:
-            cached = None if refresh else _COLUMNS.get(key)
-        if cached is not None:
-            return cached
-        found = table_columns(conn, self.table, self.db_schema)
-        with _LOCK:
-            _COLUMNS[key] = found
-        return found
+        return table_types(conn, self._url(), self.db_schema, self.table, refresh=refresh)
 
     def _forget_columns(self) -> None:
         if self.table is not None:
-            with _LOCK:
-                _COLUMNS.pop((self._url(), self.db_schema, self.table), None)
+            forget_table(self._url(), self.db_schema, self.table)
 
     def _url(self) -> str:
         assert isinstance(self.url, Secret)
@@ -385,29 +360,6 @@ class SqlConnector:
             if secret:
                 text = text.replace(secret, "***")
         return text if len(text) <= 400 else text[:397] + "..."
-
-
-def _engine(url: str) -> Engine:
-    with _LOCK:
-        engine = _ENGINES.get(url)
-        if engine is None:
-            engine = sa.create_engine(url, pool_pre_ping=True)
-            if engine.dialect.name == "postgresql":
-                sa.event.listen(engine, "connect", _utc_session)
-            _ENGINES[url] = engine
-    return engine
-
-
-def _utc_session(dbapi_connection: Any, _record: Any) -> None:
-    """Make the PostgreSQL session UTC, so naive ``timestamp`` values compare and read as UTC."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SET TIME ZONE 'UTC'")
-    finally:
-        cursor.close()
-        dbapi_connection.autocommit = autocommit
 
 
 def _bound(name: str, value: object) -> Any:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from driftwatch.connectors.sql import dispose_engines
+from driftwatch.connectors.sql_engines import dispose_engines
 
 PG_ENV = "DRIFTWATCH_TEST_POSTGRES_URL"
 

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from driftwatch.connectors import BUILTIN, Connector, SqlConnector
-from driftwatch.connectors import sql as sql_module
+from driftwatch.connectors import BUILTIN, Connector, SqlConnector, sql_engines
 from driftwatch.errors import ConnectorError, DataError
 from driftwatch.model import Window
 from driftwatch.secrets import Secret, redact_url
@@ -81,13 +80,13 @@ def test_engines_are_lazy_cached_per_url_and_shared(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'lazy.db'}"
     a = SqlConnector(url, query="select 1 as one")
     b = SqlConnector(url, query="select 2 as one")
-    assert url not in sql_module._ENGINES  # constructing opens nothing
+    assert url not in sql_engines._ENGINES  # constructing opens nothing
     assert not (tmp_path / "lazy.db").exists()
     (tmp_path / "lazy.db").touch()  # a missing SQLite file is refused, not created (tests/corpus)
     assert a.fetch(None, ["one"])["one"].tolist() == [1]
-    engine = sql_module._ENGINES[url]
+    engine = sql_engines._ENGINES[url]
     assert b.fetch(None, ["one"])["one"].tolist() == [2]
-    assert sql_module._ENGINES[url] is engine
+    assert sql_engines._ENGINES[url] is engine
 
 
 def test_with_base_dir_anchors_a_relative_sqlite_file(tmp_path: Path) -> None:
@@ -306,7 +305,7 @@ def test_pg_table_window_holds_whatever_the_session_time_zone(pg_url: str, make_
     naive bounds to ``timestamp`` and aware ones to ``timestamptz``, so nothing shifts."""
     naive = make_pg_table(events(aware=False))
     aware = make_pg_table(events(aware=True))
-    engine = sql_module._engine(pg_url)
+    engine = sql_engines.shared_engine(pg_url)
 
     @sa.event.listens_for(engine, "checkout")
     def new_york(dbapi_connection: object, _record: object, _proxy: object) -> None:
