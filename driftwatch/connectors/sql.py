@@ -17,7 +17,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,12 +38,9 @@ from ..secrets import Secret, redact_url
 from .frames import cut_window, present_columns, requested_columns, utc_timestamps
 from .reflect import row_key, samples_rows
 from .sql_engines import dispose_engines, forget_table, shared_engine, table_types
+from .sql_window import query_params, window_conditions
 
 __all__ = ["SqlConnector", "dispose_engines"]
-
-# Bounds bound to :window_start / :window_end when fetch() is given no window ("all rows").
-_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -247,7 +243,7 @@ class SqlConnector:
         if dialect == "sqlite" or not isinstance(types[ts], (sa.DateTime, sa.Date)):
             raise PushdownUnavailable(f"timestamp column {ts!r} is {types[ts]} on {dialect}: "
                                       "the window is cut after reading")
-        return self._window_conditions(ts, types[ts], dialect, window)
+        return window_conditions(ts, types[ts], dialect, window, where=f"sql connector {self.redacted_url}")
 
     def version(self, window: Window | None) -> str:
         """SHA-256 over the redacted URL, table or query, schema, timestamp column and window.
@@ -281,32 +277,13 @@ class SqlConnector:
             if ts not in types:
                 raise DataError(f"sql connector {self.redacted_url}: table {self._qualified()!r} "
                                 f"has no timestamp column {ts!r}")
-            conditions = self._window_conditions(ts, types[ts], engine.dialect.name, window)
+            conditions = window_conditions(ts, types[ts], engine.dialect.name, window,
+                                           where=f"sql connector {self.redacted_url}")
         if not keep:  # nothing to select: keep the row count only
             rows = conn.execute(sa.select(sa.func.count()).select_from(source).where(*conditions)).scalar_one()
             return pd.DataFrame(index=pd.RangeIndex(int(rows)))
         selected: list[sa.ColumnClause[Any]] = [sa.column(c) for c in keep]
         return pd.read_sql(sa.select(*selected).select_from(source).where(*conditions), conn)
-
-    def _window_conditions(self, ts: str, coltype: TypeEngine[Any], dialect: str,
-                           window: Window) -> list[ColumnElement[bool]]:
-        column: sa.ColumnClause[Any] = sa.column(ts)
-        if dialect != "sqlite" and isinstance(coltype, sa.DateTime):
-            aware = bool(getattr(coltype, "timezone", False))
-            start, end = (window.start, window.end) if aware else (_naive(window.start), _naive(window.end))
-            return [column >= _bound("window_start", start), column < _bound("window_end", end)]
-        if dialect != "sqlite" and isinstance(coltype, sa.Date):
-            return [column >= _bound("window_start", _naive(window.start)),
-                    column < _bound("window_end", _naive(window.end))]
-        if dialect == "sqlite" or isinstance(coltype, sa.String):
-            # ISO text: a coarse filter on the date prefix; the exact cut follows after parsing.
-            low = (window.start.date() - timedelta(days=1)).isoformat()
-            high = (window.end.date() + timedelta(days=2)).isoformat()
-            return [column >= _bound("window_start", low), column < _bound("window_end", high)]
-        if isinstance(coltype, (sa.Integer, sa.Float, sa.Numeric, sa.Boolean)):
-            raise DataError(f"sql connector {self.redacted_url}: column {ts!r} has type {coltype}, "
-                            "expected a date/time column or ISO 8601 text")
-        return []  # an unknown type: filter after reading only
 
     def _fetch_query(self, conn: Connection, window: Window | None,
                      wanted: list[str] | None) -> pd.DataFrame:
@@ -314,9 +291,7 @@ class SqlConnector:
         clause = sa.text(self.query)
         mentioned = set(clause.compile().params)
         sqlite = conn.dialect.name == "sqlite"
-        bounds = {"window_start": window.start if window else _EARLIEST,
-                  "window_end": window.end if window else _LATEST}
-        params = {k: (_sqlite_text(v) if sqlite else v) for k, v in bounds.items() if k in mentioned}
+        params = query_params(mentioned, window, sqlite=sqlite)
         frame = pd.read_sql(clause, conn, params=params or None)
         keep = present_columns(wanted, frame.columns)
         return frame[keep] if keep else pd.DataFrame(index=pd.RangeIndex(len(frame)))
@@ -362,19 +337,7 @@ class SqlConnector:
         return text if len(text) <= 400 else text[:397] + "..."
 
 
-def _bound(name: str, value: object) -> Any:
-    """A bound window limit; unique, so a reference over several windows binds each its own."""
-    return sa.bindparam(name, value, unique=True)
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def _text_columns(types: Mapping[str, TypeEngine[Any]]) -> set[str]:
     """The columns the database holds as plain text (an enum compares only with its own type)."""
     return {name for name, kind in types.items() if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum)}
 
-
-def _sqlite_text(value: datetime) -> str:
-    return _naive(value).isoformat(sep=" ")
