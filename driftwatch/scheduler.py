@@ -40,6 +40,7 @@ from .config import Settings, load
 from .config.live import LiveSettings
 from .errors import ConfigError
 from .runner import Runner, utcnow
+from .signals import Signals
 from .store import Store
 
 if TYPE_CHECKING:
@@ -151,14 +152,12 @@ class Daemon:
     def serve_forever(self, *, on_started: Callable[[], object] | None = None) -> int:
         """Run until SIGTERM or SIGINT (exit 0); SIGHUP reloads the config. ``on_started`` is
         called once everything runs (the CLI freezes start-up objects out of the GC there)."""
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGHUP, lambda *_: self.reload())
+        noted = Signals(signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         self.start()
         if on_started is not None:
             on_started()
-        stop.wait()
+        while noted.next() == signal.SIGHUP:  # the handlers only note; the work happens here
+            self.reload()
         log.info("shutting down")
         if not self.stop():
             # The pool's worker threads are joined at interpreter exit, so a run stuck past the

@@ -20,7 +20,7 @@ DOC = REPO / "docs" / "architecture.md"
 
 #: docs/architecture.md's layer table, lowest first.
 LAYERS: dict[int, tuple[str, ...]] = {
-    1: ("__init__", "errors", "jsonsafe", "timeutil", "secrets", "registry", "logs", "crontab", "webhooks"),
+    1: ("__init__", "errors", "jsonsafe", "timeutil", "secrets", "registry", "logs", "crontab", "webhooks", "signals"),
     2: ("model", "values", "membership", "joint", "schedule", "output", "results"),
     3: ("outcomes", "column_profile", "profiling"),
     4: ("detectors/",),

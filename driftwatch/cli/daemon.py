@@ -57,9 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import signal
-    import threading
 
     from ..config import load
+    from ..signals import Signals
     from ..store import Store
     from ..web import create_app
     from ..web.server import WebServer
@@ -69,12 +69,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store.create_all()
     server = WebServer(create_app(store, settings=settings), args.host or settings.web.host,
                        args.port if args.port is not None else settings.web.port)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    noted = Signals(signal.SIGTERM, signal.SIGINT)  # handlers that take no lock: see driftwatch.signals
     server.start()
     freeze_startup_objects()
-    while not stop.wait(0.5):
+    while noted.next(timeout=0.5) is None:
         if not server.alive:  # it could not bind its port, say
             error("web server stopped; see the log above")
             return EXIT_USAGE
