@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..model import AlertKey, AlertState
 from .alert_tables import alert_states, judged_windows, late_runs, notify_groups, silences
+from .engine import rows_of
 from .runs import check_moment, check_text
 
 __all__ = ["Group", "Late", "Silence", "add_silence", "expire_silence", "firing_states", "judge", "late_run",
@@ -80,11 +81,7 @@ def judge(conn: Connection, monitor: str, run_id: int, window_end: datetime) -> 
 def late_run(connectable: Engine | Connection, run_id: int) -> Late | None:
     """Whether run ``run_id`` was judged late (see ``judge``), and behind which window."""
     query = select(late_runs.c.judged_window_end, late_runs.c.judged_run_id).where(late_runs.c.run_id == run_id)
-    if isinstance(connectable, Connection):
-        row = connectable.execute(query).first()
-    else:
-        with connectable.connect() as conn:
-            row = conn.execute(query).first()
+    row = next(iter(rows_of(connectable, query)), None)
     return None if row is None else Late(row.judged_window_end, row.judged_run_id)
 
 
@@ -227,10 +224,7 @@ def list_silences(connectable: Engine | Connection, *, monitor: str | None = Non
             raise ValueError("now: required with include_expired=False")
         query = query.where(silences.c.ends_at > now)
     query = query.order_by(silences.c.id.desc())
-    if isinstance(connectable, Connection):
-        return [_silence(row) for row in connectable.execute(query)]
-    with connectable.connect() as conn:
-        return [_silence(row) for row in conn.execute(query)]
+    return [_silence(row) for row in rows_of(connectable, query)]
 
 
 def expire_silence(engine: Engine, silence_id: int, now: datetime) -> Silence | None:

@@ -27,8 +27,9 @@ from urllib.parse import unquote
 
 import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.sql import Executable
 
 from ..errors import ConfigError
 from ..secrets import redact_url
@@ -136,3 +137,11 @@ def create_engine(url: str) -> Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine
+
+
+def rows_of(connectable: Engine | Connection, query: Executable) -> list[Any]:
+    """``query``'s rows, on the caller's connection (a page reads in one) or a new one."""
+    if isinstance(connectable, Connection):
+        return list(connectable.execute(query))
+    with connectable.connect() as conn:
+        return list(conn.execute(query))

@@ -38,9 +38,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select
-from sqlalchemy.sql import Executable
 
 from .alert_tables import alert_states
+from .engine import rows_of
 from .results import StoredResult, results_query, stored_result
 from .runs import RunRecord
 from .runs import _record as _run_record
@@ -89,14 +89,6 @@ def last_runs(engine: Engine, monitors: Iterable[str] | None = None, *, status: 
     return latest
 
 
-def _rows(connectable: Engine | Connection, query: Executable) -> list[Any]:
-    """``query``'s rows, on the caller's connection (a page reads in one) or a new one."""
-    if isinstance(connectable, Connection):
-        return list(connectable.execute(query))
-    with connectable.connect() as conn:
-        return list(conn.execute(query))
-
-
 def firing_counts_query() -> Select[Any]:
     """The statement behind ``firing_counts`` (``ix_alert_states_monitor_state``)."""
     a = alert_states
@@ -105,7 +97,7 @@ def firing_counts_query() -> Select[Any]:
 
 def firing_counts(connectable: Engine | Connection) -> dict[str, int]:
     """Firing alerts per monitor."""
-    return {row[0]: int(row[1]) for row in _rows(connectable, firing_counts_query())}
+    return {row[0]: int(row[1]) for row in rows_of(connectable, firing_counts_query())}
 
 
 def alert_counts(engine: Engine) -> dict[tuple[str, str], int]:
@@ -146,7 +138,7 @@ def runs_page(connectable: Engine | Connection, monitor: str, *, limit: int,
               before: tuple[datetime, int] | None = None) -> list[RunRecord]:
     """Up to ``limit`` runs of ``monitor``, newest window first, strictly after the cursor
     ``before = (window_end, id)`` of the previous page's last run in that order."""
-    return [_run_record(row) for row in _rows(connectable, runs_page_query(monitor, limit=limit, before=before))]
+    return [_run_record(row) for row in rows_of(connectable, runs_page_query(monitor, limit=limit, before=before))]
 
 
 def results_page(engine: Engine, *, monitor: str, metric: str | None = None, feature: str | None = None,
@@ -185,7 +177,7 @@ def run_results(connectable: Engine | Connection, run_id: int, *, segment: str |
                 limit: int | None = None) -> list[StoredResult]:
     """The results of run ``run_id`` in the order they were stored: one segment's (``""``: the
     whole window's) or, with ``segment=None``, all of them; at most ``limit``."""
-    return [stored_result(row) for row in _rows(connectable, run_results_query(run_id, segment=segment, limit=limit))]
+    return [stored_result(row) for row in rows_of(connectable, run_results_query(run_id, segment=segment, limit=limit))]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ forbids every request, so opening it fetches nothing and runs nothing.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import tempfile
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
+from jinja2 import Template
 from markupsafe import Markup
 
 from ..errors import ConfigError
@@ -38,11 +40,18 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 NOTEBOOK_HEIGHT = "640px"
 
 
-def _render(report: RunReport, *, title: str, now: datetime | None, **context: object) -> str:
+@functools.cache
+def _standalone() -> tuple[Template, Markup]:
+    """The file's template and the stylesheet it inlines, loaded once per process: a notebook
+    draws a report at every display."""
     css = Markup(files("driftwatch.web").joinpath("static/style.css").read_text(encoding="utf-8"))
-    return environment().get_template("standalone.html").render(
-        title=title, report=report, css=css, csp=CSP, now=now or datetime.now(timezone.utc), ago=ago,
-        severity=SEVERITY, links=False, root="", **context)
+    return environment().get_template("standalone.html"), css
+
+
+def _render(report: RunReport, *, title: str, now: datetime | None, **context: object) -> str:
+    template, css = _standalone()
+    return template.render(title=title, report=report, css=css, csp=CSP, now=now or datetime.now(timezone.utc),
+                           ago=ago, severity=SEVERITY, links=False, root="", **context)
 
 
 def stored_run_html(store: Store, run_id: int, *, segment: str = "", now: datetime | None = None) -> str:
